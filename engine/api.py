@@ -1,0 +1,38 @@
+"""The few functions every adapter uses: load, check, evaluate."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from . import facts
+from .diagnostics import Diagnostic, ExportctlError
+from .evaluate import evaluate as _evaluate
+from .policyset import PolicySet, load
+
+
+def load_policies(root: str | Path | None = None) -> PolicySet:
+    """Policies parsed, checked and ready; raises ExportctlError if any has an error."""
+    ps = load(root)
+    if ps.errors:
+        raise ExportctlError(ps.errors)
+    return ps
+
+
+def check(root: str | Path | None = None) -> list[Diagnostic]:
+    return load(root).diagnostics
+
+
+def decide(ps: PolicySet, tx: facts.Transaction, as_of: _dt.date | None = None) -> dict:
+    """The decision for one validated transaction."""
+    day = as_of or tx.date
+    return _evaluate(ps.regimes, tx.data, day, ps.digest)
+
+
+def evaluate(data: dict, *, policies: str | Path | PolicySet | None = None,
+             as_of: _dt.date | str | None = None) -> dict:
+    """Validate `data` (one transaction) and decide it. Raises ExportctlError on bad input."""
+    ps = policies if isinstance(policies, PolicySet) else load_policies(policies)
+    if isinstance(as_of, str):
+        as_of = _dt.date.fromisoformat(as_of)
+    return decide(ps, facts.from_data(data), as_of)

@@ -1,0 +1,259 @@
+"""The policy AST: frozen dataclasses, each with the span it was parsed from."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Union
+
+from .source import Span
+
+OUTCOMES = ("prohibited", "indeterminate", "license_required", "authorized", "no_license_required")
+"""Outcome words, most restrictive first (DESIGN.md). `not_applicable` sits outside the order."""
+
+RANK = {name: len(OUTCOMES) - i for i, name in enumerate(OUTCOMES)}
+RANK["not_applicable"] = 0
+
+
+# ---------------------------------------------------------------- expressions
+
+@dataclass(frozen=True)
+class Literal:
+    value: object  # int | float | str | date | bool | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of a set literal, with optional aliases and an effective period."""
+
+    value: str
+    aliases: tuple[str, ...]
+    start: _dt.date | None
+    end: _dt.date | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class SetLiteral:
+    members: tuple[Member, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A dotted name: a fact path (`item.classification.eccn`), a set, or `alias.name`."""
+
+    parts: tuple[str, ...]
+    span: Span
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.parts)
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    namespace: str | None
+    args: tuple["Expr", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str  # + - * /
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # == != < <= > >=
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class In:
+    left: "Expr"
+    right: "Expr"
+    negated: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class StartsWith:
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class IsKnown:
+    operand: "Expr"
+    negated: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class And:
+    operands: tuple["Expr", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Or:
+    operands: tuple["Expr", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Quantifier:
+    """`any v in coll: body`, `all ...`, `count v in coll where body`, `sum value for v in coll where body`."""
+
+    kind: str  # any | all | count | sum
+    var: str
+    collection: "Expr"
+    body: "Expr | None"
+    value: "Expr | None"
+    span: Span
+
+
+Expr = Union[Literal, SetLiteral, Ref, Call, Arith, Neg, Compare, In, StartsWith, IsKnown,
+             Not, And, Or, Quantifier]
+
+
+def children(e: Expr) -> tuple:
+    """The direct sub-expressions of `e` (for walkers in check and docs)."""
+    if isinstance(e, (Arith, Compare)):
+        return (e.left, e.right)
+    if isinstance(e, (In, StartsWith)):
+        return (e.left, e.right)
+    if isinstance(e, (Neg, Not, IsKnown)):
+        return (e.operand,)
+    if isinstance(e, (And, Or)):
+        return e.operands
+    if isinstance(e, Call):
+        return e.args
+    if isinstance(e, Quantifier):
+        return tuple(x for x in (e.collection, e.value, e.body) if x is not None)
+    return ()
+
+
+# ---------------------------------------------------------------- declarations
+
+@dataclass(frozen=True)
+class Header:
+    regime: str
+    title: str
+    binding: bool
+    version: str | None
+    source: str | None
+    start: _dt.date | None
+    end: _dt.date | None
+    notes: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Use:
+    regime: str
+    alias: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Applies:
+    condition: Expr
+    cite: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Change:
+    date: _dt.date
+    text: str
+    cite: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class SetDecl:
+    name: str
+    title: str | None
+    cite: str | None
+    terms: tuple[tuple[str, Union[SetLiteral, Ref]], ...]  # (op, term); first op is "+"
+    span: Span
+
+
+@dataclass(frozen=True)
+class Define:
+    name: str
+    params: tuple[str, ...]
+    title: str | None
+    body: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    cite: str | None
+    start: _dt.date | None
+    end: _dt.date | None
+    unverified: str | None
+    notes: tuple[str, ...]
+    exception_to: str | None
+    when: Expr | None
+    outcome: str | None
+    authorization: str | None
+    span: Span
+    clause_spans: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    id: str
+    title: str
+    cite: str | None
+    regimes: tuple[str, ...]
+    notes: tuple[str, ...]
+    when: Expr | None
+    span: Span
+    clause_spans: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One parsed policy file: a regime's header and its declarations, in source order."""
+
+    path: str
+    text: str
+    header: Header
+    uses: tuple[Use, ...]
+    applies: tuple[Applies, ...]
+    changes: tuple[Change, ...]
+    sets: tuple[SetDecl, ...]
+    defines: tuple[Define, ...]
+    rules: tuple[Rule, ...]
+    conflicts: tuple[Conflict, ...]
+
+    @property
+    def regime(self) -> str:
+        return self.header.regime

@@ -1,0 +1,326 @@
+"""Static checks over parsed policies: names, references, fact paths against the transaction
+schema, clauses, exceptions. Returns every diagnostic, not just the first."""
+
+from __future__ import annotations
+
+import difflib
+
+from . import ast as A
+from .diagnostics import Diagnostic
+
+ANY = {"x-any": True}          # a value whose shape the checker does not know
+SCALAR = {"type": "string"}    # members of a set, strings in a list
+BUILTINS = {"components_of": 1, "outcome": 1}
+
+
+def _suggest(name: str, options) -> str | None:
+    close = difflib.get_close_matches(name, list(options), n=3, cutoff=0.6)
+    return ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else None
+
+
+class _Schema:
+    """Walks the transaction schema: resolves $ref, answers 'what is at this path'."""
+
+    def __init__(self, schema: dict):
+        self.root = schema
+        self.item = self.resolve({"$ref": "#/$defs/item"})
+
+    def resolve(self, node: dict) -> dict:
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            cur = self.root
+            for part in ref.lstrip("#/").split("/"):
+                cur = cur[part]
+            extra = {k: v for k, v in node.items() if k != "$ref"}
+            node = {**cur, **extra} if extra else cur
+        return node
+
+    def child(self, node: dict, key: str):
+        node = self.resolve(node)
+        if node is ANY:
+            return ANY
+        props = node.get("properties")
+        if props is None:
+            return None
+        if key in props:
+            return self.resolve(props[key])
+        return None
+
+    def keys(self, node: dict) -> list[str]:
+        return sorted(self.resolve(node).get("properties", {}))
+
+    def element(self, node: dict):
+        node = self.resolve(node)
+        if node is ANY:
+            return ANY
+        if node.get("type") == "array":
+            return self.resolve(node.get("items", ANY))
+        if node.get("x-set"):
+            return SCALAR
+        return None
+
+
+class Checker:
+    def __init__(self, policies: list[A.Policy], schema: dict):
+        self.policies = policies
+        self.by_regime = {p.regime: p for p in policies}
+        self.schema = _Schema(schema)
+        self.diags: list[Diagnostic] = []
+        self._checked_calls: set = set()
+
+    def err(self, code, message, span, hint=None):
+        self.diags.append(Diagnostic(code, message, span, hint=hint))
+
+    # ------------------------------------------------------------ entry point
+    def run(self) -> list[Diagnostic]:
+        seen_regime: dict[str, A.Policy] = {}
+        seen_rule: dict[str, A.Rule] = {}
+        for p in self.policies:
+            h = p.header
+            if p.regime in seen_regime:
+                self.err("E202", f"regime `{p.regime}` is also defined in {seen_regime[p.regime].path}", h.span)
+            seen_regime[p.regime] = p
+            if not h.version or not h.source:
+                missing = " and ".join(x for x, v in (("version", h.version), ("source", h.source)) if not v)
+                self.err("E406", f"regime `{p.regime}` has no {missing}", h.span,
+                         hint='add e.g. version "2026-07-23" source "15 CFR Parts 730-774"')
+            if h.start and h.end and h.end < h.start:
+                self.err("E405", f"regime `{p.regime}` is in force until {h.end}, before {h.start}", h.span)
+            for r in list(p.rules) + list(p.conflicts):
+                if r.id in seen_rule:
+                    self.err("E206", f"rule id `{r.id}` is already used at {seen_rule[r.id].span}", r.span)
+                seen_rule.setdefault(r.id, r)
+        for p in self.policies:
+            self.check_policy(p)
+        return self.diags
+
+    def check_policy(self, p: A.Policy) -> None:
+        names: dict[str, object] = {}
+        for d in list(p.sets) + list(p.defines):
+            if d.name in names:
+                self.err("E202", f"`{d.name}` is already defined at {names[d.name].span}", d.span)
+            names.setdefault(d.name, d)
+        aliases = {}
+        for u in p.uses:
+            if u.regime not in self.by_regime:
+                self.err("E203", f"`use {u.regime}`: no policy defines regime `{u.regime}`", u.span,
+                         hint=_suggest(u.regime, self.by_regime))
+            else:
+                aliases[u.alias] = self.by_regime[u.regime]
+        env = _Env(p, names, aliases)
+        for s in p.sets:
+            for op, term in s.terms:
+                if isinstance(term, A.Ref):
+                    self.resolve_set(term, env)
+                else:
+                    self.check_members(term)
+        for a in p.applies:
+            self.expr(a.condition, env, {}, where="applies")
+        for d in p.defines:
+            scope = {name: ANY for name in d.params}
+            self.expr(d.body, env, scope, where="define")
+        rules = {r.id: r for r in p.rules}
+        for r in p.rules:
+            self.rule_clauses(r, ("cite", "when", "then"))
+            if r.start and r.end and r.end < r.start:
+                self.err("E405", f"rule `{r.id}` is in force until {r.end}, before it starts on {r.start}", r.span)
+            if r.exception_to is not None and r.exception_to not in rules:
+                span = r.clause_spans.get("exception", [r.span])[0]
+                self.err("E403", f"`{r.id}` is an exception to `{r.exception_to}`, which regime `{p.regime}` does not define",
+                         span, hint=_suggest(r.exception_to, rules))
+            if r.when is not None:
+                self.expr(r.when, env, {"item": self.schema.item}, where="rule")
+        self.exception_cycles(p, rules)
+        for c in p.conflicts:
+            self.rule_clauses(c, ("cite", "with", "when"))
+            for reg in c.regimes:
+                if reg not in self.by_regime:
+                    self.err("E203", f"conflict `{c.id}` names regime `{reg}`, which no policy defines",
+                             c.clause_spans.get("with", [c.span])[0], hint=_suggest(reg, self.by_regime))
+            if c.when is not None:
+                self.expr(c.when, env, {}, where="conflict")
+
+    def rule_clauses(self, r, required) -> None:
+        for key in required:
+            if key not in r.clause_spans:
+                self.err("E401", f"`{r.id}` has no `{key}` clause", r.span,
+                         hint={"cite": 'every rule cites the law it encodes: cite "15 CFR 742.6(a)(1)"',
+                               "when": "say when it applies: when <condition>",
+                               "then": "say what follows: then license_required",
+                               "with": "name the regimes in conflict: with us-ear, cn-export-control"}[key])
+        for key, spans in r.clause_spans.items():
+            if len(spans) > 1 and key != "note":
+                self.err("E402", f"`{r.id}` has `{key}` twice (first at line {spans[0].line})", spans[1])
+
+    def exception_cycles(self, p: A.Policy, rules: dict) -> None:
+        for r in p.rules:
+            seen = [r.id]
+            cur = r
+            while cur.exception_to and cur.exception_to in rules:
+                nxt = cur.exception_to
+                if nxt in seen:
+                    self.err("E404", "exceptions form a cycle: " + " -> ".join(seen + [nxt]), r.span)
+                    break
+                seen.append(nxt)
+                cur = rules[nxt]
+
+    def check_members(self, lit: A.SetLiteral) -> None:
+        for m in lit.members:
+            if m.start and m.end and m.end < m.start:
+                self.err("E405", f"set member `{m.value}` leaves on {m.end}, before it enters on {m.start}", m.span)
+
+    # ------------------------------------------------------------ names
+    def resolve_set(self, ref: A.Ref, env: "_Env"):
+        target = self.lookup_decl(ref, env)
+        if target is not None and not isinstance(target, A.SetDecl):
+            self.err("E201", f"`{ref.dotted}` is not a set", ref.span)
+
+    def lookup_decl(self, ref: A.Ref, env: "_Env"):
+        """A set or definition named by `ref` (local `name` or imported `alias.name`)."""
+        head = ref.parts[0]
+        if head in env.names and len(ref.parts) == 1:
+            return env.names[head]
+        if head in env.aliases and len(ref.parts) == 2:
+            other = env.aliases[head]
+            for d in list(other.sets) + list(other.defines):
+                if d.name == ref.parts[1]:
+                    return d
+            self.err("E201", f"regime `{other.regime}` has no set or definition `{ref.parts[1]}`", ref.span,
+                     hint=_suggest(ref.parts[1], [d.name for d in list(other.sets) + list(other.defines)]))
+            return None
+        self.err("E201", f"unknown name `{ref.dotted}`", ref.span,
+                 hint=_suggest(head, list(env.names) + list(env.aliases)))
+        return None
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: A.Expr, env: "_Env", scope: dict, where: str):
+        """Check `e`; return the schema node of its value (ANY when not a fact)."""
+        if isinstance(e, A.Literal):
+            return SCALAR
+        if isinstance(e, A.SetLiteral):
+            self.check_members(e)
+            return {"x-set": True}
+        if isinstance(e, A.Ref):
+            return self.ref(e, env, scope, where)
+        if isinstance(e, A.Call):
+            return self.call(e, env, scope, where)
+        if isinstance(e, A.Quantifier):
+            coll = self.expr(e.collection, env, scope, where)
+            elem = self.schema.element(coll) if coll is not None else ANY
+            if elem is None:
+                self.err("E302", f"`{e.kind} {e.var} in ...`: that is not a list or a set", e.collection.span,
+                         hint="quantify over items, item.components, components_of(item), end_use or a set")
+                elem = ANY
+            inner = {**scope, e.var: elem}
+            for sub in (e.body, e.value):
+                if sub is not None:
+                    self.expr(sub, env, inner, where)
+            return SCALAR
+        for sub in A.children(e):
+            self.expr(sub, env, scope, where)
+        return SCALAR
+
+    def ref(self, e: A.Ref, env: "_Env", scope: dict, where: str):
+        head = e.parts[0]
+        if head in scope:
+            node = scope[head]
+            return self.walk(node, e, 1)
+        if head == "item":
+            self.err("E207", f"`item` is only known inside a rule (here: {where})", e.span,
+                     hint="pass it as a parameter: define name(item) = ..." if where == "define" else
+                     "use a quantifier: any item in items: ...")
+            return ANY
+        top = self.schema.child(self.schema.root, head)
+        if top is not None:
+            return self.walk(top, e, 1)
+        decl = self.lookup_decl(e, env)
+        if isinstance(decl, A.Define):
+            if decl.params:
+                self.err("E205", f"`{e.dotted}` takes {len(decl.params)} argument(s): {e.dotted}({', '.join(decl.params)})", e.span)
+            return ANY
+        if isinstance(decl, A.SetDecl):
+            return {"x-set": True}
+        return ANY
+
+    def walk(self, node, e: A.Ref, start: int):
+        for i in range(start, len(e.parts)):
+            if node is ANY:
+                return ANY
+            nxt = self.schema.child(node, e.parts[i])
+            if nxt is None:
+                so_far = ".".join(e.parts[:i])
+                keys = self.schema.keys(node)
+                hint = _suggest(e.parts[i], keys) or (("known here: " + ", ".join(keys)) if keys else None)
+                self.err("E301", f"`{e.dotted}`: the transaction has no `{e.parts[i]}` under `{so_far}`",
+                         e.span, hint=hint)
+                return ANY
+            node = nxt
+        return node
+
+    def call(self, e: A.Call, env: "_Env", scope: dict, where: str):
+        arg_types = [self.expr(a, env, scope, where) for a in e.args]
+        if e.namespace is None and e.name in BUILTINS:
+            if len(e.args) != BUILTINS[e.name]:
+                self.err("E205", f"`{e.name}` takes {BUILTINS[e.name]} argument(s), not {len(e.args)}", e.span)
+            if e.name == "components_of":
+                return {"type": "array", "items": self.schema.item}
+            if e.name == "outcome":
+                if where not in ("conflict",):
+                    self.err("E407", "`outcome(...)` compares regimes: use it in a `conflict`", e.span)
+                if e.args and not (isinstance(e.args[0], A.Literal) and isinstance(e.args[0].value, str)
+                                   and e.args[0].value in self.by_regime):
+                    self.err("E203", "`outcome(...)` takes the id of a regime in quotes, e.g. outcome(\"us-ear\")",
+                             e.span, hint=_suggest(str(getattr(e.args[0], "value", "")), self.by_regime))
+            return SCALAR
+        ref = A.Ref(((e.namespace,) if e.namespace else ()) + (e.name,), e.span)
+        if e.namespace is None and e.name not in env.names:
+            self.err("E204", f"unknown function `{e.name}`", e.span,
+                     hint=_suggest(e.name, [d.name for d in env.policy.defines] + list(BUILTINS)))
+            return ANY
+        decl = self.lookup_decl(ref, env)
+        if decl is None:
+            return ANY
+        if not isinstance(decl, A.Define):
+            self.err("E204", f"`{ref.dotted}` is a set, not a definition with parameters", e.span)
+            return ANY
+        if len(decl.params) != len(e.args):
+            self.err("E205", f"`{ref.dotted}` takes {len(decl.params)} argument(s) ({', '.join(decl.params)}), "
+                             f"not {len(e.args)}", e.span)
+            return ANY
+        key = (id(decl), tuple(id(t) for t in arg_types))
+        if key not in self._checked_calls:
+            self._checked_calls.add(key)
+            owner = next(p for p in self.policies if decl in p.defines)
+            owner_env = env if owner is env.policy else _Env.of(owner, self.by_regime)
+            self.expr(decl.body, owner_env, dict(zip(decl.params, arg_types)), where="define")
+        return ANY
+
+
+class _Env:
+    """The names one policy sees: its own sets and definitions, and its `use` aliases."""
+
+    def __init__(self, policy: A.Policy, names: dict, aliases: dict):
+        self.policy = policy
+        self.names = names
+        self.aliases = aliases
+
+    @classmethod
+    def of(cls, policy: A.Policy, by_regime: dict) -> "_Env":
+        names = {d.name: d for d in list(policy.sets) + list(policy.defines)}
+        aliases = {u.alias: by_regime[u.regime] for u in policy.uses if u.regime in by_regime}
+        return cls(policy, names, aliases)
+
+
+def check(policies: list[A.Policy], schema: dict) -> list[Diagnostic]:
+    """All static diagnostics for a set of policies, deduplicated, in file order."""
+    diags = Checker(policies, schema).run()
+    seen, out = set(), []
+    for d in diags:
+        key = (d.code, d.message, d.span)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    order = {p.path: i for i, p in enumerate(policies)}
+    out.sort(key=lambda d: (order.get(d.span.file, 99) if d.span else 99, d.span.line if d.span else 0,
+                            d.span.col if d.span else 0))
+    return out

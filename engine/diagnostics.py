@@ -1,0 +1,73 @@
+"""Diagnostics as data: a stable code, a severity, a message, a span and a hint.
+
+Codes are grouped by stage: E1xx syntax (parse), E2xx names and references (check),
+E3xx types and fact paths (check), E4xx rules and exceptions (check), E5xx coverage (cases),
+E6xx transactions (facts), E7xx golden case files (cases), E9xx internal.
+Rendering lives in render.py; docs/errors.md explains every code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .source import Span
+
+CODES: dict[str, str] = {
+    "E101": "syntax error",
+    "E102": "unreadable policy file",
+    "E201": "unknown name",
+    "E202": "duplicate name",
+    "E203": "unknown regime in `use`",
+    "E204": "unknown function",
+    "E205": "wrong number of arguments",
+    "E206": "duplicate rule id",
+    "E207": "`item` outside a rule",
+    "E301": "unknown fact path",
+    "E302": "not a collection",
+    "E401": "missing clause",
+    "E402": "clause given twice",
+    "E403": "exception to an unknown rule",
+    "E404": "exception cycle",
+    "E405": "effective period ends before it starts",
+    "E406": "a regime must state its version and source",
+    "E407": "`outcome()` outside a conflict",
+    "E501": "rule has no golden case where it fires",
+    "E502": "rule has no golden case where it does not fire (near miss)",
+    "E601": "unreadable transaction",
+    "E602": "transaction violates the schema",
+    "E701": "malformed golden case file",
+    "E702": "golden case names an unknown rule or regime",
+    "E901": "internal error",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span | None = None
+    severity: str = "error"  # error | warning
+    hint: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def title(self) -> str:
+        return CODES.get(self.code, "")
+
+    def as_dict(self) -> dict:
+        d = {"code": self.code, "severity": self.severity, "message": self.message}
+        if self.span is not None:
+            d.update(file=self.span.file, line=self.span.line, col=self.span.col)
+        if self.hint:
+            d["hint"] = self.hint
+        return d
+
+
+class ExportctlError(Exception):
+    """Raised with one or more diagnostics: bad input the user can fix (exit 2)."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics = list(diagnostics)
+        super().__init__("; ".join(f"{d.code} {d.message}" for d in self.diagnostics))

@@ -1,0 +1,31 @@
+"""The only place that finds the grammar file and builds the Lark parser."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark
+
+
+def grammar_text() -> str:
+    return grammar_path().read_text(encoding="utf-8")
+
+
+def grammar_path() -> Path:
+    """grammar/policy.lark: inside the installed package, or at the checkout's top."""
+    try:
+        p = Path(str(resources.files("exportctl._grammar").joinpath("policy.lark")))
+        if p.is_file():
+            return p
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "grammar" / "policy.lark"
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    """LALR with positions, so that every AST node carries its span."""
+    return Lark(grammar_text(), parser="lalr", lexer="contextual", propagate_positions=True,
+                maybe_placeholders=False)

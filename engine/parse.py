@@ -1,0 +1,369 @@
+"""Policy text to AST. Lark trees and Lark exceptions never leave this module."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast as A
+from .diagnostics import Diagnostic, ExportctlError
+from .grammar import parser
+from .source import Span
+
+# How Lark's terminal names read to a person, for "expected ..." hints.
+_TERMINAL_WORDS = {
+    "NAME": "a name", "STRING": 'a "string"', "NUMBER": "a number", "DATE": "a date (YYYY-MM-DD)",
+    "PERCENT": "a percentage", "RULE_ID": "a rule id (like ear.9a515.rs1)",
+    "REGIME_ID": "a regime id (like us-ear)", "COMP_OP": "a comparison", "ADD_OP": "+ or -",
+    "MUL_OP": "* or /", "LPAR": "(", "RPAR": ")", "LBRACE": "{", "RBRACE": "}", "COMMA": ",",
+    "COLON": ":", "DOT": ".", "EQUAL": "=", "$END": "end of file", "MINUS": "-",
+}
+
+
+def _span(file: str, meta) -> Span:
+    if getattr(meta, "empty", True) and not hasattr(meta, "line"):
+        return Span(file, 0, 0)
+    return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tspan(file: str, tok: Token) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+def _string(tok: Token) -> str:
+    raw = str(tok)[1:-1]
+    return raw.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8") if "\\" in raw else raw
+
+
+def _date(tok: Token, file: str) -> _dt.date:
+    try:
+        return _dt.date.fromisoformat(str(tok))
+    except ValueError:
+        raise ExportctlError(Diagnostic("E101", f"not a calendar date: {tok}", _tspan(file, tok),
+                                        hint="dates are written YYYY-MM-DD"))
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Builds AST nodes; one method per `-> alias` of the grammar."""
+
+    def __init__(self, file: str, keywords: dict):
+        super().__init__()
+        self.file = file
+        self.keywords = keywords  # (line, col) of a token -> the anonymous keyword before it
+
+    # -- helpers
+    def _s(self, meta):
+        return _span(self.file, meta)
+
+    # -- atoms
+    def number(self, meta, c):
+        text = str(c[0]).replace("_", "")
+        value = float(text) if any(ch in text for ch in ".eE") else int(text)
+        return A.Literal(value, self._s(meta))
+
+    def percent(self, meta, c):
+        return A.Literal(float(str(c[0])[:-1]) / 100.0, self._s(meta))
+
+    def string(self, meta, c):
+        return A.Literal(_string(c[0]), self._s(meta))
+
+    def date(self, meta, c):
+        return A.Literal(_date(c[0], self.file), self._s(meta))
+
+    def true(self, meta, c):
+        return A.Literal(True, self._s(meta))
+
+    def false(self, meta, c):
+        return A.Literal(False, self._s(meta))
+
+    def null(self, meta, c):
+        return A.Literal(None, self._s(meta))
+
+    def ref(self, meta, c):
+        return A.Ref(tuple(str(t) for t in c), self._s(meta))
+
+    def call(self, meta, c):
+        names = [t for t in c if isinstance(t, Token) and t.type == "NAME"]
+        args = tuple(x for x in c if not isinstance(x, Token))
+        if len(names) == 2:
+            return A.Call(str(names[1]), str(names[0]), args, self._s(meta))
+        return A.Call(str(names[0]), None, args, self._s(meta))
+
+    def member(self, meta, c):
+        value_tok = c[0]
+        value = _string(value_tok) if value_tok.type == "STRING" else str(value_tok)
+        aliases, dates = [], []
+        for t in c[1:]:
+            (aliases if t.type == "STRING" else dates).append(t)
+        start = end = None
+        # "from" and "until" are anonymous keywords: tell them apart by source order in the text.
+        for tok in dates:
+            kw = self.keywords.get((tok.line, tok.column), "from")
+            if kw == "from":
+                start = _date(tok, self.file)
+            else:
+                end = _date(tok, self.file)
+        return A.Member(value, tuple(_string(a) for a in aliases), start, end, self._s(meta))
+
+    def set_literal(self, meta, c):
+        return A.SetLiteral(tuple(c), self._s(meta))
+
+    # -- operators
+    def or_(self, meta, c):
+        return c[0] if len(c) == 1 else A.Or(tuple(c), self._s(meta))
+
+    def and_(self, meta, c):
+        return c[0] if len(c) == 1 else A.And(tuple(c), self._s(meta))
+
+    def not_(self, meta, c):
+        return A.Not(c[0], self._s(meta))
+
+    def arith(self, meta, c):
+        node = c[0]
+        for i in range(1, len(c), 2):
+            right = c[i + 1]
+            node = A.Arith(str(c[i]), node, right,
+                           Span(self.file, node.span.line, node.span.col, right.span.end_line, right.span.end_col))
+        return node
+
+    def neg(self, meta, c):
+        return A.Neg(c[0], self._s(meta))
+
+    def compare(self, meta, c):
+        return A.Compare(str(c[1]), c[0], c[2], self._s(meta))
+
+    def in_(self, meta, c):
+        return A.In(c[0], c[1], False, self._s(meta))
+
+    def not_in(self, meta, c):
+        return A.In(c[0], c[1], True, self._s(meta))
+
+    def startswith(self, meta, c):
+        return A.StartsWith(c[0], c[1], self._s(meta))
+
+    def is_known(self, meta, c):
+        return A.IsKnown(c[0], False, self._s(meta))
+
+    def is_not_known(self, meta, c):
+        return A.IsKnown(c[0], True, self._s(meta))
+
+    def any_(self, meta, c):
+        return A.Quantifier("any", str(c[0]), c[1], c[2], None, self._s(meta))
+
+    def all_(self, meta, c):
+        return A.Quantifier("all", str(c[0]), c[1], c[2], None, self._s(meta))
+
+    def count_(self, meta, c):
+        return A.Quantifier("count", str(c[0]), c[1], c[2] if len(c) > 2 else None, None, self._s(meta))
+
+    def sum_(self, meta, c):
+        return A.Quantifier("sum", str(c[1]), c[2], c[3] if len(c) > 3 else None, c[0], self._s(meta))
+
+    # -- outcomes
+    def o_prohibited(self, meta, c):
+        return ("prohibited", None)
+
+    def o_license_required(self, meta, c):
+        return ("license_required", None)
+
+    def o_no_license_required(self, meta, c):
+        return ("no_license_required", None)
+
+    def o_authorized(self, meta, c):
+        return ("authorized", _string(c[0]))
+
+    # -- clauses: (keyword, value, span)
+    def c_cite(self, meta, c):
+        return ("cite", _string(c[0]), self._s(meta))
+
+    def c_from(self, meta, c):
+        return ("from", _date(c[0], self.file), self._s(meta))
+
+    def c_until(self, meta, c):
+        return ("until", _date(c[0], self.file), self._s(meta))
+
+    def c_unverified(self, meta, c):
+        return ("unverified", _string(c[0]), self._s(meta))
+
+    def c_note(self, meta, c):
+        return ("note", _string(c[0]), self._s(meta))
+
+    def c_exception(self, meta, c):
+        return ("exception", str(c[0]), self._s(meta))
+
+    def c_when(self, meta, c):
+        return ("when", c[0], self._s(meta))
+
+    def c_then(self, meta, c):
+        return ("then", c[0], self._s(meta))
+
+    def c_with(self, meta, c):
+        return ("with", tuple(str(t) for t in c), self._s(meta))
+
+    h_version = lambda self, meta, c: ("version", _string(c[0]))  # noqa: E731
+    h_source = lambda self, meta, c: ("source", _string(c[0]))  # noqa: E731
+    h_note = lambda self, meta, c: ("note", _string(c[0]))  # noqa: E731
+
+    def h_from(self, meta, c):
+        return ("from", _date(c[0], self.file))
+
+    def h_until(self, meta, c):
+        return ("until", _date(c[0], self.file))
+
+    def binding(self, meta, c):
+        return True
+
+    def advisory(self, meta, c):
+        return False
+
+    # -- declarations
+    def header(self, meta, c):
+        regime, title, binding, *clauses = c
+        found: dict = {"note": []}
+        for key, value in clauses:
+            if key == "note":
+                found["note"].append(value)
+            else:
+                found[key] = value
+        return A.Header(str(regime), _string(title), binding, found.get("version"), found.get("source"),
+                        found.get("from"), found.get("until"), tuple(found["note"]), self._s(meta))
+
+    def use_decl(self, meta, c):
+        regime = str(c[0])
+        alias = str(c[1]) if len(c) > 1 else regime.replace("-", "_")
+        return A.Use(regime, alias, self._s(meta))
+
+    def applies_decl(self, meta, c):
+        return A.Applies(c[0], _string(c[1]) if len(c) > 1 else None, self._s(meta))
+
+    def change_decl(self, meta, c):
+        return A.Change(_date(c[0], self.file), _string(c[1]), _string(c[2]) if len(c) > 2 else None,
+                        self._s(meta))
+
+    def set_body(self, meta, c):
+        terms = [("+", c[0])]
+        for i in range(1, len(c), 2):
+            terms.append((str(c[i]), c[i + 1]))
+        return tuple(terms)
+
+    def set_decl(self, meta, c):
+        name = str(c[0])
+        strings = [_string(t) for t in c[1:-1]]
+        title = strings[0] if strings else None
+        cite = strings[1] if len(strings) > 1 else None
+        if len(strings) == 1 and self.keywords.get((c[1].line, c[1].column)) == "cite":
+            title, cite = None, strings[0]
+        return A.SetDecl(name, title, cite, c[-1], self._s(meta))
+
+    def params(self, meta, c):
+        return tuple(str(t) for t in c)
+
+    def define_decl(self, meta, c):
+        name = str(c[0])
+        params: tuple = ()
+        title = None
+        for x in c[1:-1]:
+            if isinstance(x, tuple):
+                params = x
+            else:
+                title = _string(x)
+        return A.Define(name, params, title, c[-1], self._s(meta))
+
+    def rule_decl(self, meta, c):
+        rid, title, *clauses = c
+        f, spans = _collect(clauses)
+        outcome, auth = f.get("then", (None, None))
+        return A.Rule(str(rid), _string(title), f.get("cite"), f.get("from"), f.get("until"),
+                      f.get("unverified"), tuple(f.get("note", ())), f.get("exception"), f.get("when"),
+                      outcome, auth, self._s(meta), spans)
+
+    def conflict_decl(self, meta, c):
+        cid, title, *clauses = c
+        f, spans = _collect(clauses)
+        return A.Conflict(str(cid), _string(title), f.get("cite"), tuple(f.get("with", ())),
+                          tuple(f.get("note", ())), f.get("when"), self._s(meta), spans)
+
+    def start(self, meta, c):
+        return c
+
+
+def _collect(clauses):
+    """Clauses as a dict; a clause given twice keeps every span so `check` can report it."""
+    found: dict = {}
+    spans: dict = {}
+    for key, value, span in clauses:
+        spans.setdefault(key, []).append(span)
+        if key == "note":
+            found.setdefault("note", []).append(value)
+        elif key not in found:
+            found[key] = value
+    return found, spans
+
+
+def _keywords(text: str, tree) -> dict:
+    """Lark drops anonymous keywords; recover `from`/`until`/`cite` before member dates and
+    set strings from the text, so `NI until 2024-01-01` is not read as `from`."""
+    out = {}
+    for node in tree.iter_subtrees():
+        if node.data in ("member", "set_decl"):
+            for t in node.children[1:]:
+                if isinstance(t, Token) and t.type in ("DATE", "STRING"):
+                    before = text[: t.start_pos].rstrip()
+                    for kw in ("until", "from", "cite", "aka"):
+                        if before.endswith(kw) and not before[: -len(kw)][-1:].isalnum():
+                            out[(t.line, t.column)] = kw
+                            break
+    return out
+
+
+def parse_policy(text: str, file: str) -> A.Policy:
+    """Parse one policy file. Raises ExportctlError with an E101 diagnostic on a syntax error."""
+    try:
+        tree = parser().parse(text)
+    except UnexpectedInput as e:
+        raise ExportctlError(_syntax_diagnostic(e, text, file)) from None
+    header, *decls = _ToAst(file, _keywords(text, tree)).transform(tree)
+    groups: dict = {k: [] for k in (A.Use, A.Applies, A.Change, A.SetDecl, A.Define, A.Rule, A.Conflict)}
+    for d in decls:
+        groups[type(d)].append(d)
+    return A.Policy(file, text, header, *(tuple(groups[k]) for k in groups))
+
+
+def parse_expression(text: str, file: str = "<expr>") -> A.Expr:
+    """Parse a lone expression (for tests and the REPL-like `explain`)."""
+    policy = parse_policy(f'regime x "x" binding\ndefine _ = {text}\n', file)
+    return policy.defines[0].body
+
+
+def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    line, col = getattr(e, "line", 0) or 0, getattr(e, "column", 0) or 0
+    expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])
+    words = []
+    for name in expected:
+        if name in _TERMINAL_WORDS:
+            words.append(_TERMINAL_WORDS[name])
+        elif name.isupper() and not name.startswith("__"):
+            words.append(f"`{name.lower()}`")
+    words = sorted(set(words))
+    hint = ("expected " + ", ".join(words[:12]) + (" ..." if len(words) > 12 else "")) if words else None
+    if isinstance(e, UnexpectedToken):
+        tok = e.token
+        what = "end of file" if tok.type == "$END" else f"`{tok}`"
+        message = f"unexpected {what}"
+        if tok.type != "$END":
+            return Diagnostic("E101", message, Span(file, tok.line, tok.column, tok.end_line, tok.end_column),
+                              hint=hint)
+    elif isinstance(e, UnexpectedCharacters):
+        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+        message = f"unexpected character `{ch}`"
+    elif isinstance(e, UnexpectedEOF):
+        message = "unexpected end of file"
+    else:
+        message = "syntax error"
+    if line <= 0:
+        lines = text.splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+    return Diagnostic("E101", message, Span(file, line, col), hint=hint)
