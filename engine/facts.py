@@ -116,7 +116,12 @@ def validate(data, source: str, lines: dict | None = None, schema_name: str = "t
     for err in errors:
         path = json_path(err.absolute_path)
         message = _explain(err)
-        line = _line_for(lines, list(err.absolute_path))
+        parts = list(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            if extra:
+                parts = parts + [extra[0]]
+        line = _line_for(lines, parts)
         where = path or "(top level)"
         diags.append(Diagnostic("E602", f"{where}: {message}", Span(source, line, 1) if line else Span(source, 0, 0)))
     return diags

@@ -1,0 +1,159 @@
+"""Text and JSON for decisions, diagnostics and case results. No I/O: callers print."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from .diagnostics import Diagnostic
+from .source import Source
+
+OUTCOME_STYLE = {
+    "prohibited": "bold white on red",
+    "indeterminate": "bold black on yellow",
+    "license_required": "bold red",
+    "authorized": "bold cyan",
+    "no_license_required": "bold green",
+    "not_applicable": "dim",
+}
+OUTCOME_WORDS = {
+    "prohibited": "PROHIBITED",
+    "indeterminate": "INDETERMINATE",
+    "license_required": "LICENSE REQUIRED",
+    "authorized": "AUTHORIZED",
+    "no_license_required": "NO LICENSE REQUIRED",
+    "not_applicable": "not applicable",
+}
+
+
+def _console(color: bool, width: int = 100) -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, force_terminal=color, no_color=not color, color_system="standard" if color else None,
+                   width=width, highlight=False, soft_wrap=False), buf
+
+
+def json_text(obj, pretty: bool = False) -> str:
+    """Stable machine output: sorted keys, dates as ISO strings."""
+    if pretty:
+        return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _value(v) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(map(str, v)) + "]"
+    return "null" if v is None else str(v)
+
+
+def decision_text(d: dict, color: bool = False, width: int = 100) -> str:
+    """A decision for people: the outcome first, then each regime and its findings with citations."""
+    con, buf = _console(color, width)
+    out = d["outcome"]
+    head = Text()
+    head.append(f" {OUTCOME_WORDS[out]} ", style=OUTCOME_STYLE[out])
+    head.append(f"  {d['transaction']}", style="bold")
+    head.append(f"  (law as of {d['as_of']})", style="dim")
+    con.print(head)
+    if d.get("driven_by"):
+        con.print(Text(f"set by: {', '.join(d['driven_by'])}", style="dim"))
+    for r in d["regimes"]:
+        con.print()
+        line = Text()
+        line.append(f"{r['regime']}", style="bold")
+        line.append(f"  {r['title']}", style="")
+        line.append("  " + ("binding" if r["binding"] else "advisory"), style="dim")
+        if r.get("version"):
+            line.append(f"  version {r['version']}", style="dim")
+        con.print(line)
+        o = Text("  ")
+        o.append(OUTCOME_WORDS[r["outcome"]], style=OUTCOME_STYLE[r["outcome"]])
+        if r.get("note"):
+            o.append(f"  ({r['note']})", style="dim")
+        con.print(o)
+        for f in r["findings"]:
+            t = Text("  - ")
+            t.append(OUTCOME_WORDS[f["outcome"]].lower(), style=OUTCOME_STYLE[f["outcome"]].replace("on red", "").replace("on yellow", ""))
+            if f.get("authorization"):
+                t.append(f" [{f['authorization']}]", style="cyan")
+            if f.get("item"):
+                t.append(f"  item {f['item']}", style="bold")
+            t.append(f": {f['message']}")
+            con.print(t)
+            con.print(Text(f"      {f['cite']}", style="italic"), Text(f"  ({f['rule']})", style="dim"))
+            if f.get("exception_to"):
+                con.print(Text(f"      exception to {f['exception_to']}", style="dim"))
+            if f.get("unverified"):
+                con.print(Text(f"      UNVERIFIED: {f['unverified']}", style="bold yellow"))
+            if f.get("because"):
+                because = ", ".join(f"{k} = {_value(v)}" for k, v in f["because"].items())
+                con.print(Text(f"      because {because}", style="dim"))
+        if r["missing"] and r["outcome"] != "not_applicable":
+            label = "to settle it, answer" if r["outcome"] == "indeterminate" else "not checked (unknown)"
+            con.print(Text(f"    {label}: " + ", ".join(r["missing"]), style="yellow"))
+    for c in d.get("conflicts", []):
+        con.print()
+        con.print(Text(f"CONFLICT {c['conflict']}: {c['title']}", style="bold magenta"))
+        con.print(Text(f"  {c['cite']}  (regimes: {', '.join(c['regimes'])})", style="italic"))
+        if c.get("message") and c["message"] != c["title"]:
+            con.print(Text(f"  {c['message']}"))
+    if d["outcome"] == "indeterminate" and d.get("missing"):
+        con.print()
+        con.print(Text("Missing facts: " + ", ".join(d["missing"]), style="bold yellow"))
+    con.print(Text(f"policy {d['policy_digest'][:19]}", style="dim"))
+    return buf.getvalue()
+
+
+def diagnostic_text(d: Diagnostic, sources: dict | None = None, color: bool = False) -> str:
+    """`file:line:col: CODE message`, the source line with a caret, then `hint:`."""
+    con, buf = _console(color, 200)
+    where = f"{d.span.file}:{d.span.line}:{d.span.col}: " if d.span and d.span.line else (
+        f"{d.span.file}: " if d.span else "")
+    t = Text(where, style="bold")
+    t.append(f"{d.code} ", style="bold red" if d.severity == "error" else "bold yellow")
+    t.append(d.message)
+    con.print(t)
+    if d.span and d.span.line:
+        text = (sources or {}).get(d.span.file)
+        if text is None:
+            try:
+                text = Path(d.span.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                text = None
+        if text is not None:
+            ex = Source(d.span.file, text).excerpt(d.span)
+            if ex:
+                con.print(Text(ex, style="dim"))
+    if d.hint:
+        con.print(Text(f"hint: {d.hint}", style="cyan"))
+    return buf.getvalue()
+
+
+def diagnostics_text(diags: list[Diagnostic], sources: dict | None = None, color: bool = False) -> str:
+    return "".join(diagnostic_text(d, sources, color) for d in diags)
+
+
+def findings_trace(decision: dict) -> str:
+    lines = []
+    for r in decision["regimes"]:
+        lines.append(f"  {r['regime']}: {r['outcome']}" + (f"  missing: {', '.join(r['missing'])}" if r["missing"] else ""))
+        for f in r["findings"]:
+            auth = f" [{f['authorization']}]" if f.get("authorization") else ""
+            lines.append(f"    {f['rule']} -> {f['outcome']}{auth} item={f['item']}  ({f['cite']})")
+            if f.get("because"):
+                lines.append("      because " + ", ".join(f"{k}={_value(v)}" for k, v in f["because"].items()))
+    return "\n".join(lines)
+
+
+def case_failure_text(result) -> str:
+    c = result.case
+    lines = [f"{c.file}:{c.line}: golden case failed: {c.name}"]
+    lines += [f"  - {p}" for p in result.problems]
+    if result.decision:
+        lines.append(f"decision: {result.decision['outcome']}")
+        lines.append(findings_trace(result.decision))
+    return "\n".join(lines)
