@@ -35,4 +35,4 @@ def evaluate(data: dict, *, policies: str | Path | PolicySet | None = None,
     ps = policies if isinstance(policies, PolicySet) else load_policies(policies)
     if isinstance(as_of, str):
         as_of = _dt.date.fromisoformat(as_of)
-    return decide(ps, facts.from_data(data), as_of)
+    return decide(ps, facts.from_data(data, folder=ps.schema_folder), as_of)

@@ -37,14 +37,14 @@ def _worker(job):
     return _decide_one(_WORKER_PS, rec, as_of)
 
 
-def _records(paths) -> Iterator[facts.Record]:
+def _records(paths, folder=None, stdin=None) -> Iterator[facts.Record]:
     for p in paths:
-        yield from facts.read_path(p)
+        yield from facts.read_path(p, folder, stdin)
 
 
-def results(ps, paths, as_of=None, jobs: int = 1, policies=None):
+def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):
     """(source, decision | None, diagnostics | None, input digest) per record, in input order."""
-    recs = _records(paths)
+    recs = _records(paths, ps.schema_folder, stdin)
     if jobs <= 1:
         for rec in recs:
             yield _decide_one(ps, rec, as_of)
@@ -66,7 +66,7 @@ def run_evaluate(args, io) -> int:
     from .ast import RANK
 
     ps = load_policies(args.policies)
-    stream = results(ps, args.files, args.as_of, max(1, args.jobs), args.policies)
+    stream = results(ps, args.files, args.as_of, max(1, args.jobs), args.policies, io.stdin)
     progress = _progress(args, io)
     errors = 0
     strict = 0

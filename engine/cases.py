@@ -186,7 +186,7 @@ def run_case(ps: PolicySet, case: Case) -> CaseResult:
     if case.error:
         return CaseResult(case, None, [d.message for d in case.error.diagnostics])
     try:
-        tx = facts.from_data(case.transaction, case.file)
+        tx = facts.from_data(case.transaction, case.file, folder=ps.schema_folder)
     except ExportctlError as e:
         return CaseResult(case, None, ["the case's transaction is invalid: " + d.message for d in e.diagnostics])
     as_of = _dt.date.fromisoformat(case.spec["as_of"]) if case.spec.get("as_of") else tx.date

@@ -66,13 +66,15 @@ def schema_dir() -> Path:
 
 
 @lru_cache(maxsize=None)
-def schema(name: str = "transaction") -> dict:
-    return json.loads((schema_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+def schema(name: str = "transaction", folder: str | None = None) -> dict:
+    """A JSON Schema by name: from `folder` (a policy set's own schema/) or the bundled one."""
+    base = Path(folder) if folder else schema_dir()
+    return json.loads((base / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=None)
-def _validator(name: str = "transaction") -> Draft202012Validator:
-    return Draft202012Validator(schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
+def _validator(name: str = "transaction", folder: str | None = None) -> Draft202012Validator:
+    return Draft202012Validator(schema(name, folder), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def json_path(parts) -> str:
@@ -108,11 +110,12 @@ def _yaml_lines(node, path=(), out=None, offset=0) -> dict:
     return out
 
 
-def validate(data, source: str, lines: dict | None = None, schema_name: str = "transaction") -> list[Diagnostic]:
+def validate(data, source: str, lines: dict | None = None, schema_name: str = "transaction",
+             folder: str | None = None) -> list[Diagnostic]:
     """Every schema violation as a diagnostic with its JSON path and, when known, its line."""
     lines = lines or {}
     diags = []
-    errors = sorted(_validator(schema_name).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    errors = sorted(_validator(schema_name, folder).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     for err in errors:
         path = json_path(err.absolute_path)
         message = _explain(err)
@@ -175,13 +178,13 @@ def digest_of(data) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def from_data(data, source: str = "<data>", lines: dict | None = None) -> Transaction:
+def from_data(data, source: str = "<data>", lines: dict | None = None, folder: str | None = None) -> Transaction:
     """Validate one transaction given as Python data. Raises ExportctlError (E602)."""
     data = _normalise(data)
     if not isinstance(data, dict):
         raise ExportctlError(Diagnostic("E602", f"a transaction is a mapping, not {type(data).__name__}",
                                         Span(source, 1, 1)))
-    diags = validate(data, source, lines)
+    diags = validate(data, source, lines, folder=folder)
     if diags:
         raise ExportctlError(diags)
     digest = digest_of(data)
@@ -197,19 +200,10 @@ class Record:
     error: ExportctlError | None = None
 
 
-def read_text(text: str, source: str) -> Iterator[Record]:
+def read_text(text: str, source: str, folder: str | None = None) -> Iterator[Record]:
     """The transactions in one text: JSON Lines (.jsonl), a JSON document, or YAML documents."""
     if source.endswith(".jsonl") or source.endswith(".ndjson"):
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            where = f"{source}:{n}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield Record(where, error=ExportctlError(Diagnostic("E601", f"invalid JSON: {e.msg}", Span(source, n, e.colno))))
-                continue
-            yield _record(data, where, {"": n}, source, n)
+        yield from read_lines(text.splitlines(), source, folder)
         return
     stripped = text.lstrip()
     if source.endswith(".json") or stripped.startswith("{") or stripped.startswith("["):
@@ -221,7 +215,7 @@ def read_text(text: str, source: str) -> Iterator[Record]:
                 return
         else:
             for i, d in enumerate(data if isinstance(data, list) else [data]):
-                yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0)
+                yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0, folder)
             return
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
@@ -237,12 +231,26 @@ def read_text(text: str, source: str) -> Iterator[Record]:
         yield Record(source, error=ExportctlError(Diagnostic("E601", "no transaction in the file", Span(source, 1, 1))))
     for i, (node, data) in enumerate(docs):
         where = source if len(docs) == 1 else f"{source}#{i + 1}"
-        yield _record(data, where, _yaml_lines(node), source, 0)
+        yield _record(data, where, _yaml_lines(node), source, 0, folder)
 
 
-def _record(data, where: str, lines: dict, source: str, line: int) -> Record:
+def read_lines(lines, source: str, folder: str | None = None) -> Iterator[Record]:
+    """JSON Lines, one record per line, streamed: memory does not grow with the input."""
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{source}:{n}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield Record(where, error=ExportctlError(Diagnostic("E601", f"invalid JSON: {e.msg}", Span(source, n, e.colno))))
+            continue
+        yield _record(data, where, {"": n}, source, n, folder)
+
+
+def _record(data, where: str, lines: dict, source: str, line: int, folder: str | None = None) -> Record:
     try:
-        tx = from_data(data, source, lines)
+        tx = from_data(data, source, lines, folder)
         tx.source = where
         return Record(where, transaction=tx)
     except ExportctlError as e:
@@ -252,17 +260,30 @@ def _record(data, where: str, lines: dict, source: str, line: int) -> Record:
         return Record(where, error=e)
 
 
-def read_path(path: str) -> Iterator[Record]:
+def read_path(path: str, folder: str | None = None, stdin=None) -> Iterator[Record]:
     """Read a file, `-` (stdin) or a folder (its .yaml/.yml/.json/.jsonl files, sorted by name)."""
     import sys
 
     if path == "-":
-        yield from read_text(sys.stdin.read(), "<stdin>")
+        stream = stdin or sys.stdin
+        first = stream.readline()
+        if first.lstrip().startswith("{") and first.rstrip().endswith("}"):
+            # JSON Lines on stdin: stream it
+            yield from read_lines(_chain([first], stream), "<stdin>.jsonl", folder)
+        else:
+            yield from read_text(first + stream.read(), "<stdin>", folder)
         return
     p = Path(path)
     if p.is_dir():
         for f in sorted(x for x in p.rglob("*") if x.suffix in {".yaml", ".yml", ".json", ".jsonl"} and x.is_file()):
-            yield from read_path(str(f))
+            yield from read_path(str(f), folder)
+        return
+    if p.suffix in (".jsonl", ".ndjson") and p.is_file():
+        try:
+            with p.open(encoding="utf-8") as fh:
+                yield from read_lines(fh, path, folder)
+        except (OSError, UnicodeDecodeError) as e:
+            yield Record(path, error=ExportctlError(Diagnostic("E601", f"cannot read {path}: {e}", Span(path, 0, 0))))
         return
     try:
         text = p.read_text(encoding="utf-8")
@@ -270,4 +291,9 @@ def read_path(path: str) -> Iterator[Record]:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         yield Record(path, error=ExportctlError(Diagnostic("E601", f"cannot read {path}: {reason}", Span(path, 0, 0))))
         return
-    yield from read_text(text, path)
+    yield from read_text(text, path, folder)
+
+
+def _chain(first, rest):
+    yield from first
+    yield from rest

@@ -40,6 +40,15 @@ class PolicySet:
     _compiled: dict | None = None
 
     @property
+    def schema_folder(self) -> str | None:
+        """The policy set's own schema/ when it has one (e.g. a benchmark ruleset), else None (bundled)."""
+        own = self.root / "schema" / "transaction.schema.json"
+        bundled = policies_root() / "schema" / "transaction.schema.json"
+        if own.is_file() and own.resolve() != bundled.resolve():
+            return str((self.root / "schema").resolve())
+        return None
+
+    @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
 
@@ -52,7 +61,7 @@ class PolicySet:
             from .evaluate import compile_regimes
             from .facts import schema
 
-            roots = frozenset(schema()["properties"])
+            roots = frozenset(schema("transaction", self.schema_folder)["properties"])
             self._compiled = compile_regimes(self.policies, roots, self.digests)
         return self._compiled
 
@@ -106,9 +115,10 @@ def read_policies(root: Path) -> PolicySet:
             policies.append(parse_policy(text, name))
         except ExportctlError as e:
             diags.extend(e.diagnostics)
+    ps = PolicySet(root, policies, diags, "sha256:" + h.hexdigest(), digests)
     if policies:
-        diags.extend(check(policies, schema()))
-    return PolicySet(root, policies, diags, "sha256:" + h.hexdigest(), digests)
+        diags.extend(check(policies, schema("transaction", ps.schema_folder)))
+    return ps
 
 
 @lru_cache(maxsize=8)
