@@ -189,7 +189,8 @@ class Checker:
                      hint=_suggest(ref.parts[1], [d.name for d in list(other.sets) + list(other.defines)]))
             return None
         self.err("E201", f"unknown name `{ref.dotted}`", ref.span,
-                 hint=_suggest(head, list(env.names) + list(env.aliases)))
+                 hint=_suggest(head, list(env.names) + list(env.aliases) + self.schema.keys(self.schema.root)
+                               + list(env.scope_names)))
         return None
 
     # ------------------------------------------------------------ expressions
@@ -233,6 +234,7 @@ class Checker:
         top = self.schema.child(self.schema.root, head)
         if top is not None:
             return self.walk(top, e, 1)
+        env.scope_names = tuple(scope)
         decl = self.lookup_decl(e, env)
         if isinstance(decl, A.Define):
             if decl.params:
@@ -303,6 +305,7 @@ class _Env:
         self.policy = policy
         self.names = names
         self.aliases = aliases
+        self.scope_names: tuple = ()
 
     @classmethod
     def of(cls, policy: A.Policy, by_regime: dict) -> "_Env":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from lark import Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast as A
 from .diagnostics import Diagnostic, ExportctlError
@@ -325,7 +325,12 @@ def parse_policy(text: str, file: str) -> A.Policy:
         tree = parser().parse(text)
     except UnexpectedInput as e:
         raise ExportctlError(_syntax_diagnostic(e, text, file)) from None
-    header, *decls = _ToAst(file, _keywords(text, tree)).transform(tree)
+    try:
+        header, *decls = _ToAst(file, _keywords(text, tree)).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, ExportctlError):
+            raise e.orig_exc from None
+        raise
     groups: dict = {k: [] for k in (A.Use, A.Applies, A.Change, A.SetDecl, A.Define, A.Rule, A.Conflict)}
     for d in decls:
         groups[type(d)].append(d)
