@@ -15,7 +15,9 @@ from .policyset import load
 def pytest_addoption(parser):
     group = parser.getgroup("exportctl")
     group.addoption("--exportctl-policies", default=None,
-                    help="policy folder whose golden cases to collect (default: any policies/ found below the rootdir)")
+                    help="policy folder whose golden cases to collect (default: the ini option exportctl_policies)")
+    parser.addini("exportctl_policies", type="paths", default=["policies"],
+                  help="policy folders (relative to the ini file) whose golden cases pytest collects")
 
 
 def _policy_root(path: Path) -> Path | None:
@@ -33,8 +35,13 @@ def pytest_collect_file(parent, file_path: Path):
     if root is None:
         return None
     wanted = parent.config.getoption("--exportctl-policies", None)
-    if wanted and Path(wanted).resolve() != root.resolve():
-        return None
+    if wanted:
+        roots = [Path(wanted)]
+    else:
+        roots = [Path(p) for p in parent.config.getini("exportctl_policies")]
+        roots = [p if p.is_absolute() else parent.config.rootpath / p for p in roots]
+    if not any(r.resolve() == root.resolve() for r in roots):
+        return None  # e.g. test fixtures: collected only when asked for
     return CaseFile.from_parent(parent, path=file_path, root=root)
 
 
