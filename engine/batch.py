@@ -113,8 +113,16 @@ def run_evaluate(args, io) -> int:
 
 def _flush_records(path, pending):
     from . import records
+    from .diagnostics import Diagnostic
+    from .source import Span
 
-    records.append_many(path, list(pending))
+    try:
+        records.append_many(path, list(pending))
+    except records.ChainError as e:
+        raise ExportctlError(Diagnostic("E801", f"record file is damaged, nothing appended: {e}", Span(path, 0, 0),
+                                        hint=f"run: exportctl records verify {path}"))
+    except OSError as e:
+        raise ExportctlError(Diagnostic("E801", f"cannot write the record file: {e}", Span(path, 0, 0)))
     pending.clear()
 
 

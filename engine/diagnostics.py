@@ -2,7 +2,7 @@
 
 Codes are grouped by stage: E1xx syntax (parse), E2xx names and references (check),
 E3xx types and fact paths (check), E4xx rules and exceptions (check), E5xx coverage (cases),
-E6xx transactions (facts), E7xx golden case files (cases), E9xx internal.
+E6xx transactions (facts), E7xx golden case files (cases), E8xx decision records, E9xx internal.
 Rendering lives in render.py; docs/errors.md explains every code.
 """
 
@@ -33,10 +33,12 @@ CODES: dict[str, str] = {
     "E407": "`outcome()` outside a conflict",
     "E501": "rule has no golden case where it fires",
     "E502": "rule has no golden case where it does not fire (near miss)",
+    "E503": "golden case fails",
     "E601": "unreadable transaction",
     "E602": "transaction violates the schema",
     "E701": "malformed golden case file",
     "E702": "golden case names an unknown rule or regime",
+    "E801": "record file damaged or not writable",
     "E901": "internal error",
 }
 
