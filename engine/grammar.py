@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from lark import Lark
@@ -15,13 +14,9 @@ def grammar_text() -> str:
 
 def grammar_path() -> Path:
     """grammar/policy.lark: inside the installed package, or at the checkout's top."""
-    try:
-        p = Path(str(resources.files("exportctl._grammar").joinpath("policy.lark")))
-        if p.is_file():
-            return p
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent / "grammar" / "policy.lark"
+    here = Path(__file__).resolve().parent
+    installed = here / "_grammar" / "policy.lark"    # in a wheel
+    return installed if installed.is_file() else here.parent / "grammar" / "policy.lark"
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from . import ast as A
@@ -17,13 +16,9 @@ from .source import Span
 
 def policies_root() -> Path:
     """The bundled policies: inside the installed package, or the checkout's `policies/`."""
-    try:
-        p = Path(str(resources.files("exportctl._policies")))
-        if (p / "schema").is_dir():
-            return p
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent / "policies"
+    here = Path(__file__).resolve().parent
+    installed = here / "_policies"          # in a wheel
+    return installed if (installed / "schema").is_dir() else here.parent / "policies"
 
 
 def policy_files(root: Path) -> list[Path]:
