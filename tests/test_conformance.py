@@ -1,0 +1,44 @@
+"""The conformance set (tests/conformance/*.yaml): exact decisions for the language's semantics."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from conftest import write_policies
+from exportctl import facts
+from exportctl.evaluate import evaluate
+from exportctl.policyset import read_policies
+
+HERE = Path(__file__).parent / "conformance"
+FILES = sorted(HERE.glob("*.yaml"))
+
+
+def load(path: Path) -> dict:
+    return facts._normalise(facts.yaml_load(path.read_text(encoding="utf-8")))
+
+
+def conformance_decision(spec: dict, tmp: Path, evaluator=evaluate) -> dict:
+    regime = spec["policy"].split()[1]
+    ps = read_policies(write_policies(tmp, {f"{regime}/{regime}.policy": spec["policy"]}))
+    assert ps.errors == []
+    tx = facts.from_data(spec["transaction"])
+    day = dt.date.fromisoformat(spec["as_of"]) if spec.get("as_of") else tx.date
+    return evaluator(ps.regimes, tx.data, day, ps.digest)
+
+
+def check_expectations(spec: dict, decision: dict) -> None:
+    by = {r["regime"]: r for r in decision["regimes"]}
+    for regime, want in spec["expect"].items():
+        got = by[regime]
+        assert got["outcome"] == want["outcome"]
+        assert got["missing"] == want["missing"]
+        findings = [{k: f[k] for k in ("rule", "item", "outcome", "because")} | (
+            {"authorization": f["authorization"]} if f["authorization"] else {}) for f in got["findings"]]
+        assert findings == want["findings"]
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_conformance(path, tmp_path):
+    spec = load(path)
+    check_expectations(spec, conformance_decision(spec, tmp_path))
