@@ -269,10 +269,12 @@ class Checker:
             if e.name == "outcome":
                 if where not in ("conflict",):
                     self.err("E407", "`outcome(...)` compares regimes: use it in a `conflict`", e.span)
-                if e.args and not (isinstance(e.args[0], A.Literal) and isinstance(e.args[0].value, str)
-                                   and e.args[0].value in self.by_regime):
-                    self.err("E203", "`outcome(...)` takes the id of a regime in quotes, e.g. outcome(\"us-ear\")",
-                             e.span, hint=_suggest(str(getattr(e.args[0], "value", "")), self.by_regime))
+                arg = e.args[0] if e.args else None
+                if not (isinstance(arg, A.Literal) and isinstance(arg.value, str)):
+                    self.err("E203", "`outcome(...)` takes the id of a regime in quotes, e.g. outcome(\"us-ear\")", e.span)
+                elif arg.value not in self.by_regime:
+                    self.err("E203", f"`outcome(\"{arg.value}\")`: no policy defines regime `{arg.value}`", e.span,
+                             hint=_suggest(arg.value, self.by_regime))
             return SCALAR
         ref = A.Ref(((e.namespace,) if e.namespace else ()) + (e.name,), e.span)
         if e.namespace is None and e.name not in env.names:
