@@ -61,7 +61,10 @@ def decision_text(d: dict, color: bool = False, width: int = 100) -> str:
     con.print(head)
     if d.get("driven_by"):
         con.print(Text(f"set by: {', '.join(d['driven_by'])}", style="dim"))
-    for r in d["regimes"]:
+    shown = [r for r in d["regimes"] if r["outcome"] != "not_applicable"]
+    shown.sort(key=lambda r: not r["binding"])  # binding first, then advisory; stable otherwise
+    quiet = [r for r in d["regimes"] if r["outcome"] == "not_applicable"]
+    for r in shown:
         con.print()
         line = Text()
         line.append(f"{r['regime']}", style="bold")
@@ -95,6 +98,10 @@ def decision_text(d: dict, color: bool = False, width: int = 100) -> str:
         if r["missing"] and r["outcome"] != "not_applicable":
             label = "to settle it, answer" if r["outcome"] == "indeterminate" else "not checked (unknown)"
             con.print(Text(f"    {label}: " + ", ".join(r["missing"]), style="yellow"))
+    if quiet:
+        con.print()
+        con.print(Text("not applicable: " + ", ".join(
+            r["regime"] + (f" ({r['note']})" if r.get("note") else "") for r in quiet), style="dim"))
     for c in d.get("conflicts", []):
         con.print()
         con.print(Text(f"CONFLICT {c['conflict']}: {c['title']}", style="bold magenta"))
