@@ -110,7 +110,7 @@ def case_files(root: Path) -> list[Path]:
 
 def folder_regimes(ps: PolicySet) -> dict:
     """Folder (resolved) -> the regime its policy file defines."""
-    return {Path(p.path).resolve().parent: p.regime for p in ps.policies}
+    return {Path(p.path).parent.resolve(): p.regime for p in ps.policies}
 
 
 def read_case_file(path: Path, root: Path, regimes: dict, display: str | None = None) -> list[Case]:

@@ -22,7 +22,13 @@ def policies_root() -> Path:
 
 
 def policy_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.policy") if p.is_file())
+    """Every `*.policy` below `root`, following linked folders (a workspace of symlinks works)."""
+    import os
+
+    found = []
+    for folder, _, files in os.walk(root, followlinks=True):
+        found.extend(Path(folder) / f for f in files if f.endswith(".policy"))
+    return sorted(p for p in found if p.is_file())
 
 
 @dataclass

@@ -45,8 +45,11 @@ def json_text(obj, pretty: bool = False) -> str:
 
 
 def _value(v) -> str:
+    """A fact value as the transaction file spells it (true, null, [a, b])."""
     if isinstance(v, list):
-        return "[" + ", ".join(map(str, v)) + "]"
+        return "[" + ", ".join(map(_value, v)) + "]"
+    if isinstance(v, bool):
+        return "true" if v else "false"
     return "null" if v is None else str(v)
 
 
