@@ -75,10 +75,19 @@ def compile_regimes(policies: list[A.Policy], fact_roots: frozenset, digests: di
 
 @dataclass
 class _Result:
-    status: str              # fired | defeated | unknown
-    outcome: str             # the effective (or, when unknown, potential) outcome
+    status: str              # fired | defeated | unknown (its own condition is unknown)
+    outcome: str             # the effective outcome (when unknown: the outcome if it held)
+    potential: str           # the strictest outcome it could still have, given the unknowns
     findings: list
     missing: set
+
+    @property
+    def certain(self) -> bool:
+        return self.status != "unknown" and RANK[self.potential] <= RANK[self.outcome]
+
+
+def _stricter(a: str, b: str) -> str:
+    return a if RANK[a] >= RANK[b] else b
 
 
 def _finding(rule: A.Rule, item_id, because: dict) -> dict:
@@ -107,13 +116,19 @@ def _because(reads: list) -> dict:
 
 
 def _resolve(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result | None:
-    """Evaluate one rule with its exceptions at one item (or the whole transaction)."""
+    """Evaluate one rule with its exceptions at one item (or the whole transaction).
+
+    An exception defeats the rule only when it holds for certain: its condition is true and
+    none of its own exceptions could, once an unknown fact is known, make it stricter. An
+    exception that depends on an unknown fact does not apply (the rule stands) and its facts
+    are listed as missing. Unknowns that could make the outcome stricter raise `potential`."""
     ctx.reads = []
     v = truth(cr.cond(ctx, env))
     if v is False:
         return None
     reads = ctx.reads
     holding: list[_Result] = []
+    doubtful: list[_Result] = []
     missing: set = set()
     for exc in cr.exceptions:
         if not _in_force(exc.rule.start, exc.rule.end, day):
@@ -121,20 +136,23 @@ def _resolve(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result | N
         r = _resolve(exc, ctx, env, item_id, day)
         if r is None:
             continue
-        if r.status == "unknown":
-            missing |= r.missing
-        else:
-            holding.append(r)
-            missing |= r.missing
+        (holding if r.certain else doubtful).append(r)
     if holding:
         best = min(holding, key=lambda r: RANK[r.outcome])
-        findings = [f for r in holding for f in r.findings]
-        if v is True:
-            return _Result("defeated", best.outcome, findings, missing)
-        return _Result("unknown", best.outcome, [], set())
+        effective = best.outcome
+        findings = [f for r in holding for f in r.findings if RANK[r.outcome] == RANK[effective]]
+        for r in holding:
+            missing |= r.missing
+    else:
+        effective = cr.rule.outcome
+        findings = [_finding(cr.rule, item_id, _because(reads))] if v is True else []
+    potential = effective
+    for r in doubtful:
+        missing |= r.missing  # an exception that could not be checked, or could make it stricter
+        potential = _stricter(potential, r.potential)
     if v is True:
-        return _Result("fired", cr.rule.outcome, [_finding(cr.rule, item_id, _because(reads))], missing)
-    return _Result("unknown", cr.rule.outcome, [], set(v.paths) | missing)
+        return _Result("defeated" if holding else "fired", effective, potential, findings, missing)
+    return _Result("unknown", effective, potential, [], set(v.paths) | missing)
 
 
 def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
@@ -188,14 +206,18 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
                 unknowns.append(r)
                 continue
             findings.extend(r.findings)
-            missing |= r.missing          # exceptions that could not be checked
             if RANK[r.outcome] > RANK[definite]:
                 definite = r.outcome
+            if RANK[r.potential] > RANK[r.outcome]:
+                unknowns.append(r)        # holds, but an unknown could make it stricter
+            else:
+                missing |= r.missing      # exceptions that could not be checked
     # An unknown fact matters only where it could make the outcome stricter than what is known.
     stricter_if_known = False
     for r in unknowns:
-        if r.outcome in ("prohibited", "license_required") and RANK[r.outcome] > RANK[definite]:
+        if r.potential in ("prohibited", "license_required") and RANK[r.potential] > RANK[definite]:
             stricter_if_known = True
+        if RANK[r.potential] > RANK[definite] or r.status != "unknown":
             missing |= r.missing
     outcome = definite
     if stricter_if_known and definite != "prohibited":

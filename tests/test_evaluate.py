@@ -277,3 +277,25 @@ def test_unverified_rule_is_marked_in_findings(policy_dir):
     ps = policy_dir({"x/x.policy": text})
     f = regime(decide(ps, base_tx()), "x")["findings"][0]
     assert f["unverified"] == "wording not checked"
+
+
+GA = '''
+regime r "R" binding version "1" source "s"
+rule r.base "Listed item needs a licence" cite "x" when item.classification.eu != null then license_required
+rule r.ga "General authorisation to JP" cite "x" exception to r.base when destination == "JP" then authorized "GA"
+rule r.ga.limit "Not for a missile end use" cite "x" exception to r.ga when "missile" in end_use then license_required
+'''
+
+
+@pytest.mark.parametrize("end_use,outcome,rules,missing", [
+    (None, "license_required", ["r.base"], ["end_use"]),        # the limit is unknown: the authorisation cannot be relied on
+    ([], "authorized", ["r.ga"], []),
+    (["missile"], "license_required", ["r.ga.limit"], []),
+])
+def test_unknown_limit_of_an_exception_never_relaxes(policy_dir, end_use, outcome, rules, missing):
+    ps = policy_dir({"r/r.policy": GA})
+    tx = {"id": "T1", "date": "2026-01-01", "destination": "JP", "items": [{"id": "i1", "classification": {"eu": "9A004.b"}}]}
+    if end_use is not None:
+        tx["end_use"] = end_use
+    r = regime(decide(ps, tx), "r")
+    assert (r["outcome"], [f["rule"] for f in r["findings"]], r["missing"]) == (outcome, rules, missing)
