@@ -237,6 +237,7 @@ class Conflict:
     when: Expr | None
     span: Span
     clause_spans: dict = field(default_factory=dict, compare=False, hash=False)
+    unverified: str | None = None
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,7 @@ def compare(case: Case, decision: dict, ps: PolicySet) -> list[str]:
         if by_regime[reg]["outcome"] != want:
             problems.append(f"{reg}: expected {want}, got {by_regime[reg]['outcome']}")
     fired = {f["rule"] for r in decision["regimes"] for f in r["findings"]}
+    fired |= {c["conflict"] for c in decision.get("conflicts", [])}
     for rid in list(exp.get("fires", [])) + list(exp.get("not_fires", [])) + case.about:
         if rid not in known_rules:
             problems.append(f"`{rid}` is not a rule of any regime")

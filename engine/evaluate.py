@@ -255,10 +255,13 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str) 
                 continue
             ctx.reads = []
             if truth(cc.cond(ctx, {})) is True:
-                conflicts.append({
+                entry = {
                     "conflict": c.id, "title": c.title, "cite": c.cite, "regimes": list(c.regimes),
                     "message": " ".join(c.notes) or c.title, "because": _because(ctx.reads),
-                })
+                }
+                if c.unverified:
+                    entry["unverified"] = c.unverified
+                conflicts.append(entry)
     missing = sorted({m for e in entries for m in e["missing"]})
     return {
         "transaction": str(tx_data.get("id")),

@@ -71,6 +71,7 @@ class PolicyLexer(RegexLexer):
         ],
         "regimes": [  # `with us-itar, us-ear` in a conflict
             (r"[ \t]+", Whitespace),
+            (r"(?=(?:when|cite|note)\b)", Whitespace, "#pop"),
             (REGIME_ID, Name.Namespace),
             (r"(,)(\s*)", bygroups(Punctuation, Whitespace)),
             default("#pop"),

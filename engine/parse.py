@@ -284,7 +284,7 @@ class _ToAst(Transformer):
         cid, title, *clauses = c
         f, spans = _collect(clauses)
         return A.Conflict(str(cid), _string(title), f.get("cite"), tuple(f.get("with", ())),
-                          tuple(f.get("note", ())), f.get("when"), self._s(meta), spans)
+                          tuple(f.get("note", ())), f.get("when"), self._s(meta), spans, f.get("unverified"))
 
     def start(self, meta, c):
         return c

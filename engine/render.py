@@ -111,6 +111,8 @@ def decision_text(d: dict, color: bool = False, width: int = 100) -> str:
         con.print(Text(f"  {c['cite']}  (regimes: {', '.join(c['regimes'])})", style="italic"))
         if c.get("message") and c["message"] != c["title"]:
             con.print(Text(f"  {c['message']}"))
+        if c.get("unverified"):
+            con.print(Text(f"  UNVERIFIED: {c['unverified']}", style="bold yellow"))
     if d["outcome"] == "indeterminate" and d.get("missing"):
         con.print()
         con.print(Text("Missing facts: " + ", ".join(d["missing"]), style="bold yellow"))
