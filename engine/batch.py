@@ -91,7 +91,7 @@ def run_evaluate(args, io) -> int:
             else:
                 if not first:
                     io.out("")
-                io.out(decision_text(decision, color=io.color_out))
+                io.out(decision_text(decision, color=io.color_out, width=_width(io)))
             first = False
             if args.record:
                 pending_records.append((decision, digest))
@@ -109,6 +109,15 @@ def run_evaluate(args, io) -> int:
         io.err(f"{errors} of {count} record(s) rejected; the other {count - errors} were evaluated")
         return 2
     return 1 if strict else 0
+
+
+def _width(io) -> int | None:
+    """The terminal's width when printing to one; None (no wrapping) when piped."""
+    if not io.color_out:
+        return None
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def _flush_records(path, pending):

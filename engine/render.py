@@ -31,10 +31,12 @@ OUTCOME_WORDS = {
 }
 
 
-def _console(color: bool, width: int = 100) -> tuple[Console, io.StringIO]:
+def _console(color: bool, width: int | None = None) -> tuple[Console, io.StringIO]:
+    """A console writing to a buffer. With a width (a terminal's), long lines wrap; without
+    one (piped output), lines are never broken, so tools can grep them."""
     buf = io.StringIO()
     return Console(file=buf, force_terminal=color, no_color=not color, color_system="standard" if color else None,
-                   width=width, highlight=False, soft_wrap=False), buf
+                   width=width or 10_000, highlight=False, soft_wrap=width is None), buf
 
 
 def json_text(obj, pretty: bool = False) -> str:
@@ -53,7 +55,7 @@ def _value(v) -> str:
     return "null" if v is None else str(v)
 
 
-def decision_text(d: dict, color: bool = False, width: int = 100) -> str:
+def decision_text(d: dict, color: bool = False, width: int | None = None) -> str:
     """A decision for people: the outcome first, then each regime and its findings with citations."""
     con, buf = _console(color, width)
     out = d["outcome"]
@@ -122,7 +124,7 @@ def decision_text(d: dict, color: bool = False, width: int = 100) -> str:
 
 def diagnostic_text(d: Diagnostic, sources: dict | None = None, color: bool = False) -> str:
     """`file:line:col: CODE message`, the source line with a caret, then `hint:`."""
-    con, buf = _console(color, 200)
+    con, buf = _console(color)
     where = f"{d.span.file}:{d.span.line}:{d.span.col}: " if d.span and d.span.line else (
         f"{d.span.file}: " if d.span else "")
     t = Text(where, style="bold")
