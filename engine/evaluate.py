@@ -141,6 +141,10 @@ def _resolve(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result | N
         best = min(holding, key=lambda r: RANK[r.outcome])
         effective = best.outcome
         findings = [f for r in holding for f in r.findings if RANK[r.outcome] == RANK[effective]]
+        if v is True:
+            # the exception's finding explains both why the rule applied and why it gave way
+            own = _because(reads)
+            findings = [{**f, "because": {**own, **f["because"]}} for f in findings]
         for r in holding:
             missing |= r.missing
     else:
@@ -215,7 +219,7 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
     # An unknown fact matters only where it could make the outcome stricter than what is known.
     stricter_if_known = False
     for r in unknowns:
-        if r.potential in ("prohibited", "license_required") and RANK[r.potential] > RANK[definite]:
+        if RANK[r.potential] > RANK[definite]:
             stricter_if_known = True
         if RANK[r.potential] > RANK[definite] or r.status != "unknown":
             missing |= r.missing
