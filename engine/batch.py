@@ -57,7 +57,10 @@ def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):
             window = list(itertools.islice(recs, WINDOW))
             if not window:
                 break
-            yield from pool.map(_worker, [(r, as_of) for r in window], chunksize=max(1, len(window) // (jobs * 4)))
+            todo = [(r, as_of) for r in window if r.error is None]   # rejected records stay here
+            done = iter(pool.map(_worker, todo, chunksize=max(1, len(todo) // (jobs * 4))))
+            for r in window:
+                yield _decide_one(ps, r, as_of) if r.error is not None else next(done)
 
 
 def run_evaluate(args, io) -> int:

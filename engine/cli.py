@@ -217,6 +217,9 @@ def cmd_records(args, io: IO) -> int:
     except FileNotFoundError:
         io.err(f"{args.file}: no such record file")
         return EXIT_BAD_INPUT
+    except (OSError, UnicodeDecodeError) as e:
+        io.err(f"{args.file}: cannot read the record file: {getattr(e, 'strerror', None) or e}")
+        return EXIT_BAD_INPUT
     if args.format == "json":
         io.out(json_text({"ok": report.ok, "records": report.records, "head": report.head,
                           "problems": [{"line": p.line, "code": p.code, "message": p.message} for p in report.problems]},

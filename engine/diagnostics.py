@@ -73,3 +73,6 @@ class ExportctlError(Exception):
             diagnostics = [diagnostics]
         self.diagnostics = list(diagnostics)
         super().__init__("; ".join(f"{d.code} {d.message}" for d in self.diagnostics))
+
+    def __reduce__(self):  # picklable, for worker processes
+        return (type(self), (self.diagnostics,))

@@ -15,7 +15,10 @@ from . import ast as A
 from .compile import Compiler, Ctx, Scope, mentions_item, truth
 from .values import Node, Unknown
 
+from . import __version__
+
 RANK = A.RANK
+ENGINE = f"exportctl {__version__}"
 ORDER = ("mtcr", "wassenaar", "us-itar", "us-ear", "eu-dual-use", "cn-export-control")
 
 
@@ -276,4 +279,5 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str) 
         "missing": missing,
         "conflicts": conflicts,
         "policy_digest": policy_digest,
+        "engine": ENGINE,
     }

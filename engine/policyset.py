@@ -117,6 +117,11 @@ def read_policies(root: Path) -> PolicySet:
         except ExportctlError as e:
             diags.extend(e.diagnostics)
     ps = PolicySet(root, policies, diags, "sha256:" + h.hexdigest(), digests)
+    # The transaction schema's defaults take part in every decision: the digest covers it too.
+    schema_file = Path(ps.schema_folder or policies_root() / "schema") / "transaction.schema.json"
+    if schema_file.is_file():
+        h.update(b"schema/transaction.schema.json\0" + schema_file.read_bytes() + b"\0")
+        ps.digest = "sha256:" + h.hexdigest()
     if policies:
         diags.extend(check(policies, schema("transaction", ps.schema_folder)))
     return ps

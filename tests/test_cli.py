@@ -151,3 +151,26 @@ def test_usage_errors_exit_2(pol):
 def test_missing_file_exit_2(pol):
     code, _, err = run(["evaluate", "/nonexistent/tx.yaml", "--policies", pol])
     assert code == 2 and "cannot read" in err
+
+
+def test_jobs_two_gives_the_same_stream_in_input_order(tmp_path, pol):
+    rows = []
+    for i, dest in enumerate(["BR", "AU", "FR", "CN", "GB", "IN"] * 5):
+        tx = base_tx(destination=dest)
+        tx["id"] = f"TX-{i:03d}"
+        rows.append(json.dumps(tx))
+    rows.insert(7, '{"id": "broken"}')
+    f = tx_file(tmp_path, "\n".join(rows) + "\n", "many.jsonl")
+    one = run(["evaluate", f, "--policies", pol, "--format", "json", "--jobs", "1"])
+    two = run(["evaluate", f, "--policies", pol, "--format", "json", "--jobs", "2"])
+    assert one[0] == two[0] == 2
+    assert one[1] == two[1]
+    ids = [json.loads(x).get("transaction", "error") for x in two[1].splitlines()]
+    assert ids[:8] == ["TX-000", "TX-001", "TX-002", "TX-003", "TX-004", "TX-005", "TX-006", "error"]
+    assert len(ids) == 31
+
+
+def test_no_progress_bar_when_piped(tmp_path, pol):
+    f = tx_file(tmp_path, json.dumps(base_tx()) + "\n", "one.jsonl")
+    _, _, err = run(["evaluate", f, "--policies", pol, "--format", "json"])
+    assert err == ""
