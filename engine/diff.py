@@ -281,13 +281,7 @@ def decide(ps, subject: Subject) -> tuple[dict | None, list[str]]:
         tx = facts.from_data(copy.deepcopy(subject.data), subject.file, folder=ps.schema_folder)
     except ExportctlError as e:
         return None, [d.message for d in e.diagnostics]
-    as_of = subject.as_of or tx.date
-    try:
-        return evaluate(ps.regimes, tx.data, as_of, ps.digest), []
-    except ExportctlError:
-        raise
-    except Exception as e:  # an engine bug: keep going, but say so on this subject
-        return None, [f"internal error, please report: {type(e).__name__}: {e}"]
+    return evaluate(ps.regimes, tx.data, subject.as_of or tx.date, ps.digest), []
 
 
 def _findings(entry: dict | None) -> dict:
@@ -361,8 +355,11 @@ def diff_decisions(base_ps, head_ps, transactions=(), *, base: SideInfo | None =
               Subject(f"tx:<data>[{i}]", "transaction", str(t.get("id", i)), f"<data>[{i}]", t)
               for i, t in enumerate(transactions)]
     changed, added, removed, unchanged = [], [], [], 0
+    problems = [f"base: {p}" for p in p_base] + [f"head: {p}" for p in p_head]
     for subject in cases + corpus:
         d = diff_subject(base_ps, head_ps, subject)
+        for side, errs in (("base", d.errors_before), ("head", d.errors_after)):
+            problems.extend(f"{side}: {subject.label}: {e}" for e in errs)
         if subject.presence == "head":
             added.append(d)
         elif subject.presence == "base":
@@ -371,10 +368,6 @@ def diff_decisions(base_ps, head_ps, transactions=(), *, base: SideInfo | None =
             changed.append(d)
         else:
             unchanged += 1
-    problems = [f"base: {p}" for p in p_base] + [f"head: {p}" for p in p_head]
-    for d in changed + added + removed:
-        for side, errs in (("base", d.errors_before), ("head", d.errors_after)):
-            problems.extend(f"{side}: {d.subject.label}: {e}" for e in errs)
     return DiffReport(
         base or side_info(base_ps, str(base_ps.root)), head or side_info(head_ps, str(head_ps.root)),
         sorted(changed, key=_subject_order), sorted(added, key=_subject_order), sorted(removed, key=_subject_order),
