@@ -204,10 +204,11 @@ def case_facts(spec: dict, base_anchor: str | None = None) -> str:
                 parts.append(item_summary(item))
     if spec.get("as_of"):
         parts.append(f"law as of {spec['as_of']}")
-    return "; ".join(parts)
+    return "<br>".join(parts)
 
 
 def case_expectation(spec: dict, rule_id: str | None = None) -> str:
+    """What a case expects, this rule's part first: fires, does not fire, or near miss (named, not firing)."""
     exp = spec.get("expect", {})
     parts = []
     if rule_id:
@@ -216,24 +217,27 @@ def case_expectation(spec: dict, rule_id: str | None = None) -> str:
         elif rule_id in exp.get("not_fires", []):
             parts.append("**does not fire**")
         else:
-            parts.append("near miss")
+            parts.append("**near miss**")
     if "outcome" in exp:
-        parts.append(code(exp["outcome"]))
+        parts.append(f"outcome {code(exp['outcome'])}")
     if "decision" in exp:
         parts.append(f"decision {code(exp['decision'])}")
     for reg, out in (exp.get("regimes") or {}).items():
-        parts.append(f"{esc(reg)}: {code(out)}")
+        parts.append(f"{esc(reg)} {code(out)}")
     others = [r for r in exp.get("fires", []) if r != rule_id]
     if others:
-        parts.append("fires " + ", ".join(code(r) for r in others))
+        parts.append(("also fires " if rule_id else "fires ") + ", ".join(code(r) for r in others))
     others = [r for r in exp.get("not_fires", []) if r != rule_id]
-    if others and not rule_id:
-        parts.append("not " + ", ".join(code(r) for r in others))
+    if others:
+        parts.append("must not fire " + ", ".join(code(r) for r in others))
     if exp.get("authorization"):
         parts.append(f"authorization {code(exp['authorization'])}")
     if exp.get("missing"):
         parts.append("missing " + ", ".join(code(m) for m in exp["missing"]))
-    return "; ".join(parts)
+    others = [c for c in exp.get("conflicts", []) if c != rule_id]
+    if others:
+        parts.append("conflicts " + ", ".join(code(c) for c in others))
+    return "<br>".join(parts)
 
 
 def case_status(result) -> str:
@@ -318,7 +322,7 @@ def pages(policyset, case_results, *, readmes: dict | None = None, bases: dict |
 
 
 def _index_page(policyset, policies: dict, cov: dict, results: list) -> str:
-    rows = []
+    rows, versions = [], []
     total_rules = total_cases = total_failed = 0
     for regime in regime_order(policies):
         p = policies[regime]
@@ -332,12 +336,14 @@ def _index_page(policyset, policies: dict, cov: dict, results: list) -> str:
             f"[{code(regime)}]({_slug_regime(regime)})",
             esc(h.title),
             "binding" if h.binding else "advisory",
-            esc(h.version or ""),
-            esc(h.source or ""),
             str(st["rules"]),
             f"{st['pct']} %" if st["rules"] else "no rules",
             cases,
         ])
+        versions.append(f"[{code(regime)}]({_slug_regime(regime)})\n:   **Version:** {esc(h.version or 'not stated')}  \n"
+                        f"    **Source:** {esc(h.source or 'not stated')}  \n"
+                        f"    **In force:** {esc(period(h.start, h.end, 'always (the policy gives no dates)'))}; "
+                        f"[changelog]({regime}-changelog.md) ({len(p.changes)} recorded change(s))\n")
     unnamed = [r for r in results if r.case.regime is None]
     text = [GENERATED, "# Policy reference\n",
             "Every regime exportctl encodes, generated from the policy files and their golden cases "
@@ -346,9 +352,13 @@ def _index_page(policyset, policies: dict, cov: dict, results: list) -> str:
             "regime's rules that have both a golden case where they fire and a near miss where they do not "
             "(what `exportctl check` requires); *cases* counts the golden cases in the regime's folder, "
             f"each run when the site was built ({FAIL} marks the ones that failed).\n",
-            table(["Regime", "Title", "Kind", "Version", "Source", "Rules", "Coverage", "Cases"], rows),
+            table(["Regime", "Title", "Kind", "Rules", "Coverage", "Cases"], rows),
             f"\n{len(policies)} regimes, {total_rules} rules, {total_cases + len(unnamed)} golden cases"
-            + (f", **{total_failed} failing**" if total_failed else ", all passing") + ".\n"]
+            + (f", **{total_failed} failing**" if total_failed else ", all passing") + ".\n",
+            "## Versions and sources\n",
+            "The text of the law each policy encodes, and where it was read. Every decision reports "
+            "the version of each regime it applied.\n",
+            "\n".join(versions)]
     conflicts = [(p, c) for p in policies.values() for c in p.conflicts]
     if conflicts:
         text.append("\n## Conflicts between regimes\n")
@@ -357,10 +367,6 @@ def _index_page(policyset, policies: dict, cov: dict, results: list) -> str:
         text.append(table(["Conflict", "Between", "Cite"], [
             [f"[{esc(c.title)}]({_slug_regime(p.regime)}#{c.id})", ", ".join(code(r) for r in c.regimes),
              esc(c.cite or "")] for p, c in conflicts]))
-    text.append("\n## Changelogs\n")
-    text.append("".join(f"- [{esc(policies[r].header.title)}]({r}-changelog.md): "
-                        f"version {esc(policies[r].header.version or '?')}, {len(policies[r].changes)} recorded change(s)\n"
-                        for r in regime_order(policies)))
     return "\n".join(text)
 
 
@@ -372,7 +378,7 @@ def _header_block(p: A.Policy, policies: dict, stats: dict, source_url: str | No
         f"- **Regime:** {code(p.regime)}, {kind}",
         f"- **Version:** {esc(h.version or 'not stated')}",
         f"- **Source:** {esc(h.source or 'not stated')}",
-        f"- **In force:** {esc(period(h.start, h.end, 'no dates: always'))}",
+        f"- **In force:** {esc(period(h.start, h.end, 'always (the policy gives no dates)'))}",
     ]
     if p.uses:
         used = []
@@ -556,8 +562,9 @@ def _regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule:
         section = not_encoded_section(readme)
         if section:
             out.append("## Not encoded\n")
-            out.append("What the brief for this regime says but the policy does not encode, and why "
-                       "(from the regime's `README.md`). Decisions are silent on these points.\n")
+            out.append("What the research brief for this regime mentions but the policy does not encode, or "
+                       "encodes only with an UNVERIFIED flag, and why (from the regime's `README.md`). Where a "
+                       "point is left out, decisions are silent on it: check it yourself.\n")
             out.append(section + "\n")
 
     if p.sets:
@@ -678,6 +685,10 @@ def _conflict_block(p: A.Policy, c: A.Conflict, cov, results: list, anchors: dic
     out = [f"{level} {esc(c.title)} {{#{c.id}}}\n",
            f"**Cite:** {esc(c.cite or 'none')}  \nconflict {code(c.id)} · between "
            + ", ".join(f"[{code(x)}]({_slug_regime(x)})" for x in c.regimes) + "\n"]
+    if getattr(c, "unverified", None):
+        out.append(admonition("warning", "UNVERIFIED",
+                              "The brief could not confirm the law behind this conflict; decisions that "
+                              f"report it say so.\n\n{esc(c.unverified)}"))
     for n in c.notes:
         out.append(admonition("note", "Note", esc(n)))
     out += prose or []
@@ -727,7 +738,7 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)(\s+\"[^\"]*\")?\)")
 
 
-def not_encoded_section(readme: str, base_url: str | None = None) -> str:
+def not_encoded_section(readme: str) -> str:
     """The body of the README's "Not encoded" section, its sub-headings moved under an h2, and
     relative links turned into plain text (they point into the repository, not the site)."""
     lines = readme.splitlines()
@@ -911,7 +922,6 @@ def _describe(node: dict, desc: str) -> str:
 
 OPTION_HELP = {
     "policies": "policy folder (default: the bundled policies)",
-    "format": "text for people; json (or markdown) for tools",
 }
 """What an option means when the parser gives it no help text."""
 
@@ -973,7 +983,12 @@ def _options_table(parser) -> str:
                 value += " (one or more)" if a.nargs == "+" else " (any number)"
             elif a.nargs == "?":
                 value += " (optional)"
-        meaning = esc(a.help or OPTION_HELP.get(a.dest, ""))
+        fallback = OPTION_HELP.get(a.dest, "")
+        if a.dest == "format" and a.choices:
+            words = {"text": "text for people", "json": "json for tools (stable, sorted keys)",
+                     "markdown": "markdown for a pull-request comment"}
+            fallback = "output: " + "; ".join(words.get(c, str(c)) for c in a.choices)
+        meaning = esc(a.help or fallback)
         if meaning:
             meaning = meaning[0].upper() + meaning[1:] + ("" if meaning.endswith(".") else ".")
         if isinstance(a, argparse._AppendAction):
