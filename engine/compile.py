@@ -222,6 +222,7 @@ class Compiler:
         self.fact_roots = fact_roots
         self._sets: dict = {}
         self._defines: dict = {}
+        self._set_values: dict = {}   # (set, date of the law) -> SetValue
 
     # -- declarations
     def lookup(self, policy: A.Policy, parts: tuple) -> tuple[A.Policy, object] | None:
@@ -255,10 +256,18 @@ class Compiler:
         name = f"{policy.regime}.{decl.name}"
         cache_key = ("set",) + key
 
+        by_day = self._set_values
+
         def fn(ctx):
             v = ctx.cache.get(cache_key)
             if v is None:
-                v = _combine(name, [(op, f(ctx)) for op, f in parts])
+                # a set depends only on the date of the law: built once per date, not per transaction
+                day_key = (cache_key, ctx.as_of)
+                v = by_day.get(day_key)
+                if v is None:
+                    v = _combine(name, [(op, f(ctx)) for op, f in parts])
+                    if len(by_day) < 50_000:
+                        by_day[day_key] = v
                 ctx.cache[cache_key] = v
             return v
 
