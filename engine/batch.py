@@ -34,17 +34,18 @@ def _worker_init(policies):
 
 def _worker(job):
     rec, as_of = job
-    return _decide_one(_WORKER_PS, rec, as_of)
+    return _decide_one(_WORKER_PS, rec.validated(), as_of)
 
 
-def _records(paths, folder=None, stdin=None) -> Iterator[facts.Record]:
+def _records(paths, folder=None, stdin=None, defer=False) -> Iterator[facts.Record]:
     for p in paths:
-        yield from facts.read_path(p, folder, stdin)
+        yield from facts.read_path(p, folder, stdin, defer)
 
 
 def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):
     """(source, decision | None, diagnostics | None, input digest) per record, in input order."""
-    recs = _records(paths, ps.schema_folder, stdin)
+    # with workers, validation happens in the workers too (it costs as much as deciding)
+    recs = _records(paths, ps.schema_folder, stdin, defer=jobs > 1)
     if jobs <= 1:
         for rec in recs:
             yield _decide_one(ps, rec, as_of)
@@ -57,7 +58,7 @@ def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):
             window = list(itertools.islice(recs, WINDOW))
             if not window:
                 break
-            todo = [(r, as_of) for r in window if r.error is None]   # rejected records stay here
+            todo = [(r, as_of) for r in window if r.error is None]   # unreadable records stay here
             done = iter(pool.map(_worker, todo, chunksize=max(1, len(todo) // (jobs * 4))))
             for r in window:
                 yield _decide_one(ps, r, as_of) if r.error is not None else next(done)

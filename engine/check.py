@@ -23,7 +23,9 @@ class _Schema:
 
     def __init__(self, schema: dict):
         self.root = schema
-        self.item = self.resolve({"$ref": "#/$defs/item"})
+        # a policy set's own schema (e.g. a flat benchmark transaction) may have no items
+        has_item = "item" in schema.get("$defs", {})
+        self.item = self.resolve({"$ref": "#/$defs/item"}) if has_item else ANY
 
     def resolve(self, node: dict) -> dict:
         while isinstance(node, dict) and "$ref" in node:

@@ -9,16 +9,23 @@ returns exactly the decision the closure evaluator returns. How:
   the rule is then resolved by the three-valued closures of `compile.py`, so `missing` and
   `indeterminate` come out exactly as before. Unknown is only ever a reason to fall back,
   never an answer: a fast answer is given only where no unknown was met.
-* Only fired rules pay for explanations: a rule whose fast condition is true is re-run
-  through its closure to collect `because`.
+* The decision itself is made by `evaluate.evaluate`, unchanged: it is given, for this
+  transaction, only the rules the fast path did not find false, with conditions that answer
+  "false" where the fast path is sure and otherwise run the closures. So default logic,
+  exceptions, `missing` and the order of findings are the closure evaluator's by construction,
+  and only fired rules pay for explanations (their closure runs to collect `because`).
+  `FastEvaluator.fired_rules` skips the decision document for screening loops.
 * Rules are indexed by what they test: top-level conjuncts shared by several rules
   (`x515(item)`, `destination in D5`, `eccn startswith "9A515"`) become guards of nested
   blocks, so one decision evaluates each guard once and skips the rules behind a false one.
   Definitions without parameters (and with `item` as their only argument) are computed once
-  per decision (per item).
+  per decision (per item), small ones inlined.
 * Time: the dates at which any rule, regime or set member enters or leaves force cut the
-  calendar into epochs. One program is generated per epoch (lazily, cached): rules not in
-  force are left out, sets are resolved for the epoch and inlined as constants.
+  calendar into epochs. The program is generated and compiled once; what changes between
+  epochs (sets, whether a dated rule is in force) are globals of the program, bound per epoch
+  (cached): the same code objects, other globals.
+* Tiered: `compile_fast` lets the closures make the first decisions and generates the
+  program when a batch is under way; `FastEvaluator.prepare()` generates it at once.
 
 No text is ever turned into code: the generator builds `ast` nodes whose only policy-derived
 parts are constants (strings, numbers, set members); identifiers are numbered. The module is
@@ -55,6 +62,7 @@ class _Unknown(Exception):
 # as "unknown" is always safe: the rule is then decided by the three-valued closures.
 _UNK = (KeyError, TypeError, _Unknown)
 _U = object()            # an empty memo slot
+_INLINE_COST = 24        # definitions up to this size are inlined where they are memoised
 _OBJ = frozenset({dict, list, Coll, SetValue})   # values the closure evaluator wraps or compares by identity
 _NUMT = frozenset({int, float})
 
@@ -77,7 +85,7 @@ def _truth(v):
 def _eq(a, b):
     if type(a) in _OBJ and type(b) in _OBJ:
         raise _Unknown           # identity vs structure: let the closures decide
-    return a == b
+    return compare("==", a, b)   # a date equals its ISO string, as in the closures
 
 
 def _ne(a, b):
@@ -355,88 +363,95 @@ class _FnState:
     tx_slots: dict = field(default_factory=dict)     # define key -> slot name (no args)
     item_slots: dict = field(default_factory=dict)   # define key -> slot name (argument: item)
     temps: itertools.count = field(default_factory=itertools.count)
+    inlining: set = field(default_factory=set)       # definitions whose body is being inlined
 
     def temp(self) -> str:
         return f"_t{next(self.temps)}"
 
 
 class _ProgramBuilder:
-    """One epoch's program: every regime's rule function, exceptions, applies, conflicts and the
-    definitions they call, with the sets resolved for the epoch."""
+    """The program: every regime's rule function, its exceptions, applies and conflicts, and
+    the definitions they call. Generated and compiled once; what depends on the date (sets,
+    whether a dated rule is in force) is a global of the program, bound per epoch (`bind`)."""
 
-    def __init__(self, comp: Compiler, fact_roots: frozenset, day: _dt.date):
+    def __init__(self, comp: Compiler, fact_roots: frozenset):
         self.comp = comp
         self.fact_roots = fact_roots
-        self.day = day
-        self.ns: dict = dict(_HELPERS)
-        self.ns["__builtins__"] = __builtins__
         self.functions: list = []
+        self.bindings: dict = {}        # global name -> (kind, payload): how to compute it for a day
         self._names = itertools.count()
-        self._sets: dict = {}           # (regime, set name) -> SetValue
-        self._set_names: dict = {}      # id(SetValue) -> global name
-        self._set_objs: dict = {}       # global name -> SetValue
-        self._memos: dict = {}          # global set name -> memo global name
-        self._consts: dict = {}         # (type, value) -> global name
-        self._defines: dict = {}        # (regime, name) -> (function name, define, owner policy)
+        self._refs: dict = {}           # binding key -> global name
+        self._defines: dict = {}        # (regime, name) -> function name
         self._define_kind: dict = {}
         self._cost: dict = {}
 
-    # -- names and constants
+    # -- names and per-epoch globals
     def fresh(self, prefix: str) -> str:
         return f"{prefix}{next(self._names)}"
+
+    def _ref(self, prefix: str, kind: str, key, payload) -> str:
+        n = self._refs.get((kind, key))
+        if n is None:
+            n = self._refs[(kind, key)] = self.fresh(prefix)
+            self.bindings[n] = (kind, payload)
+        return n
 
     def constant(self, v) -> ast.expr:
         if v is None or type(v) in (bool, int, float, str):
             return _const(v)
-        key = (type(v).__name__, v)
-        if key not in self._consts:
-            n = self.fresh("_k")
-            self.ns[n] = v
-            self._consts[key] = n
-        return _name(self._consts[key])
+        return _name(self._ref("_k", "const", (type(v).__name__, v), v))
 
-    def set_global(self, sv: SetValue) -> str:
-        n = self._set_names.get(id(sv))
-        if n is None:
-            n = self.fresh("_s")
-            self.ns[n] = sv
-            self._set_names[id(sv)] = n
-            self._set_objs[n] = sv
-        return n
+    def set_ref(self, policy: A.Policy, decl: A.SetDecl) -> str:
+        """The global holding a named set, as of the epoch."""
+        return self._ref("_s", "set", (policy.regime, decl.name), (policy, decl))
 
-    def memo_global(self, set_name: str) -> str:
-        m = self._memos.get(set_name)
-        if m is None:
-            sv = self._set_objs[set_name]
-            m = self.fresh("_m")
-            memo = {v: norm(v) in sv.canonical for v in sv.values}
-            self.ns[m] = memo
-            self._memos[set_name] = m
-        return m
+    def literal_ref(self, lit: A.SetLiteral) -> str:
+        return self._ref("_s", "lit", id(lit), lit)
 
-    # -- sets for the epoch
-    def set_value(self, policy: A.Policy, decl: A.SetDecl) -> SetValue:
+    def memo_ref(self, set_name: str) -> str:
+        """A dict string -> membership, for the set (filled on first sight of each string)."""
+        return self._ref("_m", "memo", set_name, set_name)
+
+    def prefixes_ref(self, set_name: str) -> str:
+        return self._ref("_x", "prefixes", set_name, set_name)
+
+    def in_force_ref(self, rule: A.Rule) -> str:
+        return self._ref("_on", "in_force", id(rule), rule)
+
+    def bind(self, day: _dt.date, sets: dict) -> dict:
+        """The globals of the program on `day`; `sets` receives the named sets, resolved."""
+        ns: dict = dict(_HELPERS)
+        ns["__builtins__"] = __builtins__
+        for n, (kind, payload) in self.bindings.items():
+            if kind == "const":
+                ns[n] = payload
+            elif kind == "in_force":
+                ns[n] = _in_force(payload.start, payload.end, day)
+            elif kind in ("set", "lit"):
+                ns[n] = self._set_value(kind, payload, day, sets)
+        for n, (kind, payload) in self.bindings.items():
+            if kind == "memo":
+                sv = ns[payload]
+                ns[n] = {v: norm(v) in sv.canonical for v in sv.values}
+            elif kind == "prefixes":
+                ns[n] = tuple(ns[payload].values)
+        return ns
+
+    def _set_value(self, kind: str, payload, day, cache: dict) -> SetValue:
+        if kind == "lit":
+            static = all(m.start is None and m.end is None for m in payload.members)
+            return _members_fn(payload)(None if static else _DayCtx(day))
+        policy, decl = payload
         key = (policy.regime, decl.name)
-        sv = self._sets.get(key)
+        sv = cache.get(key)
         if sv is None:
             parts = []
             for op, term in decl.terms:
                 if isinstance(term, A.SetLiteral):
-                    parts.append((op, _members_fn(term)(_DayCtx(self.day))))
+                    parts.append((op, _members_fn(term)(_DayCtx(day))))
                 else:
-                    other, d = self.comp.lookup(policy, term.parts)
-                    parts.append((op, self.set_value(other, d)))
-            sv = _combine(f"{policy.regime}.{decl.name}", parts)
-            self._sets[key] = sv
-        return sv
-
-    def literal_set(self, lit: A.SetLiteral) -> SetValue:
-        key = ("{}", id(lit))
-        sv = self._sets.get(key)
-        if sv is None:
-            static = all(m.start is None and m.end is None for m in lit.members)
-            sv = _members_fn(lit)(None if static else _DayCtx(self.day))
-            self._sets[key] = sv
+                    parts.append((op, self._set_value("set", self.comp.lookup(policy, term.parts), day, cache)))
+            sv = cache[key] = _combine(f"{policy.regime}.{decl.name}", parts)
         return sv
 
     # -- definitions
@@ -444,15 +459,12 @@ class _ProgramBuilder:
         key = (owner.regime, decl.name)
         got = self._defines.get(key)
         if got is not None:
-            return got[0]
-        fname = self.fresh("_D")
-        self._defines[key] = (fname, decl, owner)
+            return got
+        fname = self._defines[key] = self.fresh("_D")
         params = [f"_p{i}" for i in range(len(decl.params))]
-        fn = _FnState(self)
-        scope = _Scope(owner, {p: (q, "any") for p, q in zip(decl.params, params)}, fn, False)
+        scope = _Scope(owner, {p: (q, "any") for p, q in zip(decl.params, params)}, _FnState(self), False)
         body, _ = _Expr(self).gen(decl.body, scope)
-        args = ast.arguments([], [ast.arg(a) for a in ["tx", "DATE"] + params], None, [], [], None, [])
-        self.functions.append(ast.FunctionDef(fname, args, [ast.Return(body)], [], None, None))
+        self.add_function(fname, ["tx", "DATE"] + params, [ast.Return(body)])
         return fname
 
     def define_kind(self, owner: A.Policy, decl: A.Define) -> str:
@@ -486,17 +498,40 @@ class _ProgramBuilder:
         self.functions.append(ast.FunctionDef(name, a, body, [], None, None))
 
     def build(self, filename: str) -> dict:
-        """Compile every generated function; returns name -> function (they share `ns`)."""
-        module = ast.Module(self.functions, [])
-        ast.fix_missing_locations(module)
-        code = compile(module, filename, "exec")
-        out = {}
-        for c in code.co_consts:
-            if isinstance(c, types.CodeType):
-                out[c.co_name] = types.FunctionType(c, self.ns, c.co_name)
-        self.ns.update(out)
-        self.module = module
-        return out
+        """Compile every generated function once; returns name -> code object."""
+        self.module = ast.Module(self.functions, [])
+        _locate(self.module)
+        code = compile(self.module, filename, "exec")
+        return {c.co_name: c for c in code.co_consts if isinstance(c, types.CodeType)}
+
+
+_POSITIONED = (ast.expr, ast.stmt, ast.excepthandler, ast.arg)
+_NODE_INFO: dict = {}
+
+
+def _locate(tree) -> None:
+    """Give every node the position `compile()` wants (all generated code is 'line 1').
+    (`ast.fix_missing_locations` does the same, three times slower.)"""
+    todo = [tree]
+    pop, push, info_of = todo.pop, todo.append, _NODE_INFO.get
+    AST = ast.AST
+    while todo:
+        node = pop()
+        cls = type(node)
+        info = info_of(cls)
+        if info is None:
+            info = _NODE_INFO[cls] = (issubclass(cls, _POSITIONED), cls._fields)
+        if info[0]:
+            node.lineno = 1
+            node.col_offset = 0
+        for f in info[1]:
+            v = getattr(node, f, None)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, AST):
+                        push(x)
+            elif isinstance(v, AST):
+                push(v)
 
 
 def _static_kind(prog: _ProgramBuilder, e, policy: A.Policy, bound: frozenset) -> str:
@@ -541,7 +576,7 @@ class _Expr:
         return self.prog.constant(v), kind
 
     def _SetLiteral(self, e, sc):
-        return _name(self.prog.set_global(self.prog.literal_set(e))), "set"
+        return _name(self.prog.literal_ref(e)), "set"
 
     def _Ref(self, e, sc):
         head, rest = e.parts[0], e.parts[1:]
@@ -559,16 +594,14 @@ class _Expr:
                 raise ValueError(f"unresolved name {e.dotted} (run check first)")
             owner, decl = found
             if isinstance(decl, A.SetDecl):
-                return _name(self.prog.set_global(self.prog.set_value(owner, decl))), "set"
+                return _name(self.prog.set_ref(owner, decl)), "set"
             return self._define_call(owner, decl, [], sc)
         for k in rest:
             node, kind = ast.Subscript(node, _const(k), ast.Load()), "json"
         return node, kind
 
     def _define_call(self, owner, decl, args: list, sc: _Scope):
-        fname = self.prog.define(owner, decl)
         kind = self.prog.define_kind(owner, decl)
-        call = _call(fname, _name("tx"), _name("DATE"), *[a for a, _ in args])
         fn = sc.fn
         key = (owner.regime, decl.name)
         slots = None
@@ -578,11 +611,19 @@ class _Expr:
               and args[0][0].id == fn.item_var):
             slots = fn.item_slots
         if slots is None:
-            return call, kind
+            return _call(self.prog.define(owner, decl), _name("tx"), _name("DATE"), *[a for a, _ in args]), kind
         slot = slots.get(key)
         if slot is None:
             slot = slots[key] = f"_d{len(fn.tx_slots) + len(fn.item_slots)}"
-        # (slot if slot is not _U else (slot := call))
+        if key not in fn.inlining and self.prog.cost(decl.body, owner) <= _INLINE_COST:
+            # a small body itself, in its own policy's scope, sharing this function's slots
+            fn.inlining.add(key)
+            vars = {decl.params[0]: (fn.item_var, "json")} if args else {}
+            call, _ = self.gen(decl.body, _Scope(owner, vars, fn, True))
+            fn.inlining.discard(key)
+        else:
+            call = _call(self.prog.define(owner, decl), _name("tx"), _name("DATE"), *[a for a, _ in args])
+        # (slot if slot is not _U else (slot := value))
         node = ast.IfExp(_is(_name(slot), _name("_U"), negate=True), _name(slot),
                          ast.NamedExpr(_name(slot, True), call))
         return node, kind
@@ -613,8 +654,8 @@ class _Expr:
         b, kb = self.gen(e.right, sc)
         lit_a, lit_b = isinstance(e.left, A.Literal), isinstance(e.right, A.Literal)
         if op == "==":
-            # The closure evaluator compares with plain `==` (no date coercion).
-            if lit_a or lit_b:
+            # As in the closures: plain `==`, except that a date equals its ISO string.
+            if self._no_coercion(e.left, ka, e.right, kb):
                 return ast.Compare(a, [ast.Eq()], [b]), "bool"
             return _call("_eq", a, b), "bool"
         if op == "!=":
@@ -652,21 +693,20 @@ class _Expr:
         return False
 
     def _static_set(self, e, sc):
-        """The SetValue of `e` when it is a named set or a set literal, else None."""
+        """The global holding `e` when it is a named set or a set literal, else None."""
         if isinstance(e, A.SetLiteral):
-            return self.prog.literal_set(e)
+            return self.prog.literal_ref(e)
         if isinstance(e, A.Ref) and e.parts[0] not in sc.vars and e.parts[0] not in self.prog.fact_roots:
             found = self.prog.comp.lookup(sc.policy, e.parts)
             if found is not None and isinstance(found[1], A.SetDecl):
-                return self.prog.set_value(*found)
+                return self.prog.set_ref(*found)
         return None
 
     def _In(self, e, sc):
         a, _ = self.gen(e.left, sc)
-        sv = self._static_set(e.right, sc)
-        if sv is not None:
-            s = self.prog.set_global(sv)
-            m = self.prog.memo_global(s)
+        s = self._static_set(e.right, sc)
+        if s is not None:
+            m = self.prog.memo_ref(s)
             t = sc.fn.temp()
             # type(t := a) is str and (m[t] if t in m else _member_slow(m, s, t))
             look = ast.IfExp(ast.Compare(_name(t), [ast.In()], [_name(m)]),
@@ -684,9 +724,9 @@ class _Expr:
         if isinstance(e.right, A.Literal) and type(e.right.value) is str:
             prefix = _const(e.right.value)
         else:
-            sv = self._static_set(e.right, sc)
-            if sv is not None:
-                prefix = _const(tuple(sv.values))
+            s = self._static_set(e.right, sc)
+            if s is not None:
+                prefix = _name(self.prog.prefixes_ref(s))
         if prefix is None:
             b, _ = self.gen(e.right, sc)
             return _call("_starts", a, b), "bool"
@@ -773,7 +813,9 @@ class _CondGen:
 @dataclass
 class _RuleRef:
     k: int                 # index in the regime's top-level rules
+    rule: A.Rule
     conjuncts: list        # remaining conjuncts (A.Expr)
+    plain: bool = False    # for the whole transaction and without exceptions: true means it fires
 
 
 def _tree_stmts(cg: _CondGen, rules: list, status: ast.expr, index: ast.expr, depth: int) -> list:
@@ -801,7 +843,7 @@ def _tree_stmts(cg: _CondGen, rules: list, status: ast.expr, index: ast.expr, de
         group = [r for r in pending if any(_skey(c) == best for c in r.conjuncts)]
         pending = [r for r in pending if r not in group]
         g = f"_g{depth}"
-        inner = [_RuleRef(r.k, [c for c in r.conjuncts if _skey(c) != best]) for r in group]
+        inner = [_RuleRef(r.k, r.rule, [c for c in r.conjuncts if _skey(c) != best], r.plain) for r in group]
         test = cg.ex.truth(exprs[best], cg.scope())
         out.append(_try_unknown([_assign(g, test)], [_assign(g, _const(None))]))
         # inside: the status so far is `g and status` (True, or None when either is unknown)
@@ -816,7 +858,11 @@ def _rule_stmts(cg: _CondGen, r: _RuleRef, status: ast.expr, index: ast.expr) ->
     out = cg.conjunct_stmts(r.conjuncts, "st", status) if r.conjuncts else [_assign("st", status)]
     hit = lambda v: ast.Expr(ast.Call(ast.Attribute(_name("hits"), "append", ast.Load()),  # noqa: E731
                                       [ast.Tuple([_const(r.k), index, _const(v)], ast.Load())], []))
-    out.append(ast.If(_name("st"), [hit(True)], [ast.If(_is(_name("st"), _const(None)), [hit(None)], [])]))
+    fires = ast.Expr(ast.Call(ast.Attribute(_name("fired"), "append", ast.Load()), [_const(r.rule.id)], []))
+    out.append(ast.If(_name("st"), [fires if r.plain else hit(True)],
+                      [ast.If(_is(_name("st"), _const(None)), [hit(None)], [])]))
+    if r.rule.start is not None or r.rule.end is not None:     # dated: only in the epochs it is in force
+        out = [ast.If(_name(cg.prog.in_force_ref(r.rule)), out, [])]
     return out
 
 
@@ -827,26 +873,53 @@ def _slot_inits(slots: dict) -> list:
 # ---------------------------------------------------------------- programs per epoch
 
 @dataclass
+class _RegimeCode:
+    """A regime's generated functions (names, then code objects once compiled)."""
+
+    reg: object                     # evaluate.CompiledRegime
+    fn: str | None = None           # rules(tx, items, DATE, fired) -> [(k, item index | -1, True | None)];
+    # rules without exceptions that hold for the whole transaction go to `fired` (their ids)
+    applies: list = field(default_factory=list)    # (tx, DATE) -> status, one per `applies`
+    conflicts: list = field(default_factory=list)  # (tx, DATE, OUTC) -> status, one per conflict
+
+
+@dataclass
+class _Code:
+    builder: _ProgramBuilder
+    regimes: list                   # _RegimeCode, in decision order
+    exceptions: dict                # rule id -> function name (tx, DATE, item) -> status
+    code: dict                      # function name -> code object
+
+
+@dataclass
 class _RegimePlan:
+    """A regime on the days of one epoch."""
+
     reg: object                     # evaluate.CompiledRegime
     in_force: bool
-    rules: list = field(default_factory=list)      # CompiledRule in force, in the regime's order
-    ids: list = field(default_factory=list)        # their ids
-    simple: list = field(default_factory=list)     # no exception in force: a true condition just fires
-    fn: object = None               # rules(tx, items, DATE) -> [(k, item index | -1, True | None)]
-    applies: list = field(default_factory=list)    # fast functions (tx, DATE), one per `applies`
-    conflicts: list = field(default_factory=list)  # fast functions (tx, DATE, OUTC), one per conflict
-    # the same, as the closure evaluator's objects whose conditions try the fast path first
-    w_exceptions: list = field(default_factory=list)   # per rule k: its exceptions, wrapped
-    w_applies: list = field(default_factory=list)
-    w_conflicts: list = field(default_factory=list)
+    rules: list                     # the regime's top-level CompiledRules (index k)
+    ids: list
+    simple: list                    # per k: no exception in force, so a true condition just fires
+    index: dict = field(default_factory=dict)      # rule id -> k
+    fn: object = None
+    applies: list = field(default_factory=list)
+    w_exceptions: list = field(default_factory=list)   # per k: its exceptions, wrapped
+    t_exceptions: list = field(default_factory=list)   # the same, trusting a true fast answer (no `because`)
+    exc_fast: list = field(default_factory=list)       # per k: fast functions of its exceptions in force
+    w_applies: list = field(default_factory=list)      # reg.applies, wrapped
+    w_conflicts: list = field(default_factory=list)    # reg.conflicts, wrapped
 
 
 @dataclass
 class _Program:
     regimes: list                   # _RegimePlan, in decision order
     exceptions: dict                # rule id -> fast function (tx, DATE, item)
-    builder: _ProgramBuilder
+    sets: dict                      # the closure evaluator's cache entries of the named sets, for the epoch
+
+    def prime(self, ctx: Ctx) -> None:
+        """Give a closure context the epoch's named sets, so that it does not rebuild them."""
+        if _PRIMED not in ctx.cache:
+            ctx.cache.update(self.sets)
 
 
 def _status_fn(prog: _ProgramBuilder, policy: A.Policy, cond, args: list, item: bool) -> str:
@@ -862,28 +935,23 @@ def _status_fn(prog: _ProgramBuilder, policy: A.Policy, cond, args: list, item: 
     return name
 
 
-def _build_program(ev: "FastEvaluator", day: _dt.date) -> _Program:
-    prog = _ProgramBuilder(ev._comp, ev.fact_roots, day)
-    plans: list = []
+def _generate(ev: "FastEvaluator") -> _Code:
+    """Generate and compile the program of every regime (once: it serves every epoch)."""
+    prog = _ProgramBuilder(ev._comp, ev.fact_roots)
+    out: list = []
     exc_fns: dict = {}
     for reg in ev._ordered:
         p = reg.policy
-        plan = _RegimePlan(reg, _in_force(p.header.start, p.header.end, day))
-        plans.append(plan)
-        # conflicts are evaluated whether or not their regime is in force
-        plan.conflicts = [_status_fn(prog, p, cc.conflict.when, ["tx", "DATE", "OUTC"], False) for cc in reg.conflicts]
-        if not plan.in_force:
-            continue
-        plan.rules = [cr for cr in reg.rules if _in_force(cr.rule.start, cr.rule.end, day)]
-        plan.ids = [cr.id for cr in plan.rules]
-        plan.simple = [not any(_in_force(x.rule.start, x.rule.end, day) for x in cr.exceptions) for cr in plan.rules]
-        plan.applies = [_status_fn(prog, p, a.condition, ["tx", "DATE"], False) for a, _ in reg.applies]
-        # the rule function: the tree of every rule in force, per transaction then per item
+        rc = _RegimeCode(reg)
+        out.append(rc)
+        rc.conflicts = [_status_fn(prog, p, cc.conflict.when, ["tx", "DATE", "OUTC"], False) for cc in reg.conflicts]
+        rc.applies = [_status_fn(prog, p, a.condition, ["tx", "DATE"], False) for a, _ in reg.applies]
+        # the rule function: the tree of every rule, per transaction then per item
         fn = _FnState(prog)
-        cg = _CondGen(prog, p, fn, {})
-        tx_rules = [_RuleRef(k, _conjuncts(cr.rule.when)) for k, cr in enumerate(plan.rules) if not cr.per_item]
-        item_rules = [_RuleRef(k, _conjuncts(cr.rule.when)) for k, cr in enumerate(plan.rules) if cr.per_item]
-        body = _tree_stmts(cg, tx_rules, _const(True), _const(-1), 0)
+        tx_rules = [_RuleRef(k, cr.rule, _conjuncts(cr.rule.when), not cr.exceptions)
+                    for k, cr in enumerate(reg.rules) if not cr.per_item]
+        item_rules = [_RuleRef(k, cr.rule, _conjuncts(cr.rule.when)) for k, cr in enumerate(reg.rules) if cr.per_item]
+        body = _tree_stmts(_CondGen(prog, p, fn, {}), tx_rules, _const(True), _const(-1), 0)
         if item_rules:
             fn.item_var = "item"
             cg_item = _CondGen(prog, p, fn, {"item": ("item", "json")})
@@ -891,81 +959,116 @@ def _build_program(ev: "FastEvaluator", day: _dt.date) -> _Program:
             body.append(ast.For(ast.Tuple([_name("_i", True), _name("item", True)], ast.Store()),
                                 _call("enumerate", _name("items")), _slot_inits(fn.item_slots) + loop_body, []))
         body = [_assign("hits", ast.List([], ast.Load()))] + _slot_inits(fn.tx_slots) + body + [ast.Return(_name("hits"))]
-        plan.fn = prog.fresh("_R")
-        prog.add_function(plan.fn, ["tx", "items", "DATE"], body)
-        # exceptions in force, at any depth
-        stack = [x for cr in plan.rules for x in cr.exceptions]
+        rc.fn = prog.fresh("_R")
+        prog.add_function(rc.fn, ["tx", "items", "DATE", "fired"], body)
+        stack = [x for cr in reg.rules for x in cr.exceptions]
         while stack:
             x = stack.pop()
             stack.extend(x.exceptions)
-            if _in_force(x.rule.start, x.rule.end, day) and x.id not in exc_fns:
+            if x.id not in exc_fns:
                 exc_fns[x.id] = _status_fn(prog, p, x.rule.when, ["tx", "DATE", "item"], True)
-    fns = prog.build(f"<exportctl-fast {day.isoformat()}>")
-    exceptions = {rid: fns[n] for rid, n in exc_fns.items()}
-    for plan in plans:
-        plan.conflicts = [fns[c] for c in plan.conflicts]
-        plan.w_conflicts = [CompiledConflict(cc.conflict, _wrap_conflict(ev, cc.cond, f))
-                            for cc, f in zip(plan.reg.conflicts, plan.conflicts)]
+    code = prog.build("<exportctl-fast>")
+    return _Code(prog, out, exc_fns, code)
+
+
+_PRIMED = ("exportctl-fast", "sets")
+
+
+def _bind(ev: "FastEvaluator", code: _Code, day: _dt.date) -> _Program:
+    """The program on the days of one epoch: the compiled functions with that epoch's globals."""
+    resolved: dict = {}
+    ns = code.builder.bind(day, resolved)
+    # the same SetValues the closures would build for this day, under their cache keys
+    # (compile.Compiler.set_fn), so that explanations and fallbacks do not rebuild them
+    sets = {("set",) + key: sv for key, sv in resolved.items()}
+    sets[_PRIMED] = True
+    program = _Program([], {}, sets)
+    for name, c in code.code.items():
+        ns[name] = types.FunctionType(c, ns, name)
+    exceptions = program.exceptions
+    exceptions.update((rid, ns[n]) for rid, n in code.exceptions.items())
+    plans = program.regimes
+    for rc in code.regimes:
+        reg = rc.reg
+        p = reg.policy
+        plan = _RegimePlan(reg, _in_force(p.header.start, p.header.end, day), reg.rules, [cr.id for cr in reg.rules],
+                           [not any(_in_force(x.rule.start, x.rule.end, day) for x in cr.exceptions) for cr in reg.rules])
+        plan.index = {rid: k for k, rid in enumerate(plan.ids)}
+        plans.append(plan)
+        plan.w_conflicts = [CompiledConflict(cc.conflict, _wrap_conflict(ev, program, cc.cond, ns[f]))
+                            for cc, f in zip(reg.conflicts, rc.conflicts)]
         if not plan.in_force:
             continue
-        plan.fn = fns[plan.fn]
-        plan.applies = [fns[a] for a in plan.applies]
-        plan.w_applies = [(a, _wrap_applies(ev, fn, f)) for (a, fn), f in zip(plan.reg.applies, plan.applies)]
-        plan.w_exceptions = [[_wrap_exception(ev, x, exceptions, day) for x in cr.exceptions] for cr in plan.rules]
-    return _Program(plans, exceptions, prog)
+        plan.fn = ns[rc.fn]
+        plan.applies = [ns[f] for f in rc.applies]
+        plan.w_applies = [(a, _wrap_applies(ev, program, fn, ns[f])) for (a, fn), f in zip(reg.applies, rc.applies)]
+        plan.w_exceptions = [[_wrap_exception(ev, program, x, day) for x in cr.exceptions] for cr in reg.rules]
+        plan.t_exceptions = [[_wrap_exception(ev, program, x, day, True) for x in cr.exceptions] for cr in reg.rules]
+        plan.exc_fast = [tuple(exceptions[x.id] for x in cr.exceptions if _in_force(x.rule.start, x.rule.end, day))
+                         for cr in reg.rules]
+    return program
 
 
 # -- the closure evaluator's objects, with conditions that try the fast path first.
 # `evaluate.evaluate` itself decides: these wrappers only answer "false" (or, for `applies`,
 # true or false) where the fast path is sure, and otherwise run the closure.
 
-def _wrap_exception(ev: "FastEvaluator", x, fast_fns: dict, day):
+def _wrap_exception(ev: "FastEvaluator", program: _Program, x, day, trust: bool = False):
+    """`x` with a condition that is false where the fast path finds it false; with `trust`, also
+    true where the fast path finds it true (no closure run: no `because`, for `fired_rules`)."""
     if not _in_force(x.rule.start, x.rule.end, day):
         return x
-    fast = fast_fns[x.id]
-    real = x.cond
-    dates = ev._dates
+    fast = program.exceptions[x.id]
+    real, prime, dates = x.cond, program.prime, ev._dates
 
     def cond(ctx, env):
         tx = ctx.root.data
         it = env.get("item")
-        if fast(tx, dates[tx["date"]], None if it is None else it.data) is False:
-            return False
+        st = fast(tx, dates[tx["date"]], None if it is None else it.data)
+        if st is False or (st is True and trust):
+            return st
+        prime(ctx)
         return real(ctx, env)
 
-    return CompiledRule(x.rule, cond, x.per_item, [_wrap_exception(ev, y, fast_fns, day) for y in x.exceptions])
+    return CompiledRule(x.rule, cond, x.per_item, [_wrap_exception(ev, program, y, day, trust) for y in x.exceptions])
 
 
-def _wrap_applies(ev: "FastEvaluator", real, fast):
-    dates = ev._dates
+def _wrap_applies(ev: "FastEvaluator", program: _Program, real, fast):
+    prime, dates = program.prime, ev._dates
 
     def fn(ctx, env):
         tx = ctx.root.data
         st = fast(tx, dates[tx["date"]])
-        return real(ctx, env) if st is None else st
+        if st is None:
+            prime(ctx)
+            return real(ctx, env)
+        return st
 
     return fn
 
 
-def _wrap_conflict(ev: "FastEvaluator", real, fast):
-    dates = ev._dates
+def _wrap_conflict(ev: "FastEvaluator", program: _Program, real, fast):
+    prime, dates = program.prime, ev._dates
 
     def cond(ctx, env):
         tx = ctx.root.data
         if fast(tx, dates[tx["date"]], ctx.outcomes) is False:
             return False
+        prime(ctx)
         return real(ctx, env)
 
     return cond
 
 
-def _wrap_hit(real, statuses: dict, strict: bool):
+def _wrap_hit(program: _Program, real, statuses: dict, strict: bool):
     """A rule's condition for one decision: false wherever the fast path found it false."""
+    prime = program.prime
 
     def cond(ctx, env):
         it = env.get("item")
         if statuses.get(None if it is None else id(it.data), False) is False:
             return False
+        prime(ctx)
         v = real(ctx, env)
         if strict and statuses[None if it is None else id(it.data)] is True and truth(v) is not True:
             raise AssertionError(f"the fast path found a rule true, the closure evaluator found {v!r}")
@@ -987,17 +1090,22 @@ class _Fallback(Exception):
 class FastEvaluator:
     """Decides transactions with the compiled rules; same decisions as `evaluate.evaluate`.
 
+    Tiered: the first `warmup` decisions are made by the closure evaluator, and the program is
+    generated when the next one comes (a single CLI evaluation does not pay ~30 ms of code
+    generation to save a fraction of a millisecond); `prepare()` generates it at once.
     `strict=True` (tests) re-raises errors of the fast path instead of quietly answering with
     the closure evaluator alone."""
 
-    def __init__(self, regimes: dict, fact_roots: frozenset, strict: bool = False):
+    def __init__(self, regimes: dict, fact_roots: frozenset, strict: bool = False, warmup: int = 0):
         self.regimes = regimes
         self.fact_roots = fact_roots
         self.strict = strict
+        self.warmup = warmup
         policies = [r.policy for r in regimes.values()]
         self._comp = Compiler(policies, fact_roots)
         self._ordered = sorted(regimes.values(), key=lambda r: (ORDER.index(r.id) if r.id in ORDER else 99, r.id))
         self._breaks = _breakpoints(policies)
+        self._code: _Code | None = None
         self._epochs: dict = {}        # epoch index -> _Program
         self._by_day: dict = {}        # date -> _Program
         self._dates: dict = {}         # ISO string -> date
@@ -1010,7 +1118,9 @@ class FastEvaluator:
             e = bisect.bisect_right(self._breaks, day)
             p = self._epochs.get(e)
             if p is None:
-                p = self._epochs[e] = _build_program(self, day)
+                if self._code is None:
+                    self._code = _generate(self)
+                p = self._epochs[e] = _bind(self, self._code, day)
             if len(self._by_day) > 20000:
                 self._by_day.clear()
             self._by_day[day] = p
@@ -1022,9 +1132,11 @@ class FastEvaluator:
             self.program(d)
         return len(self._epochs)
 
-    def dump(self, day: _dt.date) -> str:
-        """The generated Python of the program in force on `day`, for reading."""
-        return ast.unparse(self.program(day).builder.module)
+    def dump(self) -> str:
+        """The generated Python, for reading (the per-epoch globals `_s*`, `_on*`... are not shown)."""
+        if self._code is None:
+            self._code = _generate(self)
+        return ast.unparse(self._code.builder.module)
 
     def _date(self, tx: dict) -> _dt.date:
         s = tx.get("date")
@@ -1044,6 +1156,9 @@ class FastEvaluator:
     # -- the decision
     def evaluate(self, tx_data: dict, as_of: _dt.date, policy_digest: str) -> dict:
         """The decision for one validated transaction: exactly `evaluate.evaluate(...)`."""
+        if self.warmup and self._code is None:
+            self.warmup -= 1
+            return plain_evaluate(self.regimes, tx_data, as_of, policy_digest)
         try:
             regimes = self._regimes_for(tx_data, as_of)
             return plain_evaluate(regimes, tx_data, as_of, policy_digest)
@@ -1066,9 +1181,12 @@ class FastEvaluator:
                 out[reg.id] = CompiledRegime(reg.policy, reg.applies, [], reg.all_rules, plan.w_conflicts, reg.digest)
                 continue
             by_rule: dict = {}
-            for k, i, st in plan.fn(tx, items, DATE):
+            fired: list = []
+            for k, i, st in plan.fn(tx, items, DATE, fired):
                 by_rule.setdefault(k, {})[None if i < 0 else id(items[i])] = st
-            rules = [CompiledRule(plan.rules[k].rule, _wrap_hit(plan.rules[k].cond, by_rule[k], self.strict),
+            for rid in fired:
+                by_rule[plan.index[rid]] = {None: True}
+            rules = [CompiledRule(plan.rules[k].rule, _wrap_hit(prog, plan.rules[k].cond, by_rule[k], self.strict),
                                   plan.rules[k].per_item, plan.w_exceptions[k]) for k in sorted(by_rule)]
             out[reg.id] = CompiledRegime(reg.policy, plan.w_applies, rules, reg.all_rules, plan.w_conflicts, reg.digest)
         return out
@@ -1076,7 +1194,11 @@ class FastEvaluator:
     # -- fired rules only (no explanations): what a screening loop needs
     def fired_rules(self, tx: dict, as_of: _dt.date | None = None) -> list:
         """The ids of the rules with findings in `evaluate(...)`, in no particular order, without
-        building the decision: `[f["rule"] for r in decision["regimes"] for f in r["findings"]]`."""
+        building the decision: `[f["rule"] for r in decision["regimes"] for f in r["findings"]]`.
+        `as_of` defaults to the transaction's date."""
+        if self.warmup and self._code is None:
+            self.warmup -= 1
+            return self._plain_fired(tx, as_of)
         try:
             DATE = self._date(tx)
             return self._fired(tx, as_of or DATE, DATE)
@@ -1084,9 +1206,11 @@ class FastEvaluator:
             if self.strict and not isinstance(e, _Fallback):
                 raise
             self.fallbacks += 1
-            day = as_of or _dt.date.fromisoformat(tx["date"])
-            d = plain_evaluate(self.regimes, tx, day, "")
-            return [f["rule"] for r in d["regimes"] for f in r["findings"]]
+            return self._plain_fired(tx, as_of)
+
+    def _plain_fired(self, tx: dict, as_of) -> list:
+        d = plain_evaluate(self.regimes, tx, as_of or _dt.date.fromisoformat(tx["date"]), "")
+        return [f["rule"] for r in d["regimes"] for f in r["findings"]]
 
     def _fired(self, tx: dict, day: _dt.date, DATE: _dt.date) -> list:
         prog = self._by_day.get(day) or self.program(day)
@@ -1096,25 +1220,41 @@ class FastEvaluator:
             if not plan.in_force:
                 continue
             if plan.applies:
-                ctx = ctx or Ctx(tx, day)
-                if self._applies(plan, ctx) is False:
+                for f in plan.applies:
+                    st = f(tx, DATE)
+                    if st is not False:
+                        break
+                if st is None:                  # unknown: the closures say whether it may apply
+                    ctx = ctx or Ctx(tx, day)
+                    prog.prime(ctx)
+                    st = self._applies(plan, ctx)
+                if st is False:
                     continue
             items = tx.get("items") or []
-            simple = plan.simple
-            for k, i, st in plan.fn(tx, items, DATE):
-                if st is True and simple[k]:
-                    out.append(plan.ids[k])
-                    continue
-                # exceptions or unknowns: `evaluate._resolve` decides, with the fast path's
-                # answers where it has them (no explanations are needed here)
+            simple, ids, exc_fast = plan.simple, plan.ids, plan.exc_fast
+            for k, i, st in plan.fn(tx, items, DATE, out):
+                if st is True:
+                    if simple[k]:
+                        out.append(ids[k])
+                        continue
+                    raw = items[i] if i >= 0 else None
+                    for f in exc_fast[k]:
+                        if f(tx, DATE, raw) is not False:
+                            break
+                    else:               # no exception holds, or could: the rule fires
+                        out.append(ids[k])
+                        continue
+                # an exception that holds, or an unknown: `evaluate._resolve` decides, with
+                # the fast path's answers where it has them
                 ctx = ctx or Ctx(tx, day)
+                prog.prime(ctx)
                 cr = plan.rules[k]
                 if i < 0:
                     env, item_id = {}, None
                 else:
                     env, item_id = {"item": Node(f"items[{i}]", items[i])}, items[i].get("id")
-                if st is True:
-                    cr = CompiledRule(cr.rule, _always_true, cr.per_item, plan.w_exceptions[k])
+                cr = CompiledRule(cr.rule, _always_true if st is True else cr.cond, cr.per_item,
+                                  plan.t_exceptions[k])
                 r = _resolve(cr, ctx, env, item_id, day)
                 if r is not None and r.status != "unknown":
                     out.extend(f["rule"] for f in r.findings)
@@ -1181,20 +1321,30 @@ def _breakpoints(policies: list) -> list:
 _CACHE: dict = {}
 
 
-def compile_fast(regimes: dict, schema_folder: str | None = None, *, strict: bool = False) -> FastEvaluator:
-    """The fast evaluator of compiled regimes (`PolicySet.regimes`), built once and cached.
+WARMUP = 16     # decisions made by the closures before the program is generated (compile_fast)
 
-    `schema_folder` is the policy set's own schema folder (`PolicySet.schema_folder`), None for
-    the bundled schema: its top-level properties are the fact names, as for the closures."""
-    key = (id(regimes), schema_folder, strict)
+
+def compile_fast(regimes, schema_folder: str | None = None, *, strict: bool = False) -> FastEvaluator:
+    """The fast evaluator of compiled regimes, built once and cached.
+
+    `regimes` is `PolicySet.regimes` with `schema_folder` its `PolicySet.schema_folder` (None:
+    the bundled schema, whose top-level properties are the fact names, as for the closures), or
+    the PolicySet itself: `compile_fast(ps).evaluate(tx.data, day, ps.digest)`. The program is
+    generated after `WARMUP` decisions (at once in strict mode)."""
+    ps = None
+    if not isinstance(regimes, dict):
+        ps, regimes = regimes, None
+    key = (id(ps) if ps is not None else id(regimes), schema_folder, strict)
     hit = _CACHE.get(key)
-    if hit is not None and hit[0] is regimes:
+    if hit is not None and hit[0] is (ps if ps is not None else regimes):
         return hit[1]
     from .facts import schema
 
+    if ps is not None:
+        regimes, schema_folder = ps.regimes, ps.schema_folder
     roots = frozenset(schema("transaction", schema_folder)["properties"])
-    ev = FastEvaluator(regimes, roots, strict)
+    ev = FastEvaluator(regimes, roots, strict, 0 if strict else WARMUP)
     if len(_CACHE) >= 8:
         _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (regimes, ev)     # holds `regimes`, so its id cannot be reused while cached
+    _CACHE[key] = (ps if ps is not None else regimes, ev)   # held, so that its id is not reused while cached
     return ev

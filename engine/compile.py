@@ -9,6 +9,7 @@ them true."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import operator
 
@@ -222,7 +223,8 @@ class Compiler:
         self.fact_roots = fact_roots
         self._sets: dict = {}
         self._defines: dict = {}
-        self._set_values: dict = {}   # (set, date of the law) -> SetValue
+        self._set_values: dict = {}   # (set, epoch) -> SetValue
+        self._set_changes: dict = {}  # set -> the days its membership changes
 
     # -- declarations
     def lookup(self, policy: A.Policy, parts: tuple) -> tuple[A.Policy, object] | None:
@@ -246,28 +248,36 @@ class Compiler:
         holder: list = []
         self._sets[key] = lambda ctx: holder[0](ctx)
         parts = []
+        changes: set = set()        # the days on which a member enters or leaves
         for op, term in decl.terms:
             if isinstance(term, A.SetLiteral):
                 parts.append((op, _members_fn(term)))
+                for m in term.members:
+                    if m.start:
+                        changes.add(m.start)
+                    if m.end:
+                        changes.add(m.end + _dt.timedelta(days=1))
             else:
                 found = self.lookup(policy, term.parts)
                 other, d = found
                 parts.append((op, self.set_fn(other, d)))
+                changes |= self._set_changes.get((other.regime, d.name), set())
+        self._set_changes[key] = changes
+        breaks = sorted(changes)
         name = f"{policy.regime}.{decl.name}"
         cache_key = ("set",) + key
-
-        by_day = self._set_values
+        by_epoch = self._set_values
 
         def fn(ctx):
             v = ctx.cache.get(cache_key)
             if v is None:
-                # a set depends only on the date of the law: built once per date, not per transaction
-                day_key = (cache_key, ctx.as_of)
-                v = by_day.get(day_key)
+                # A set depends only on the date of the law, and changes only on its members'
+                # dates: it is built once per epoch between two such dates, not per transaction.
+                epoch_key = (cache_key, bisect.bisect_right(breaks, ctx.as_of))
+                v = by_epoch.get(epoch_key)
                 if v is None:
                     v = _combine(name, [(op, f(ctx)) for op, f in parts])
-                    if len(by_day) < 50_000:
-                        by_day[day_key] = v
+                    by_epoch[epoch_key] = v
                 ctx.cache[cache_key] = v
             return v
 
@@ -381,9 +391,10 @@ class Compiler:
         if op == "==":
             def eq(ctx, env):
                 a, b = l(ctx, env), r(ctx, env)
-                if type(a) is Unknown or type(b) is Unknown:
-                    return compare(op, a, b)
-                return a == b
+                ta = type(a)
+                if ta is type(b) and ta is not Unknown:
+                    return a == b
+                return compare(op, a, b)   # unknowns, and a date against its ISO string
             return eq
         return lambda ctx, env: compare(op, l(ctx, env), r(ctx, env))
 

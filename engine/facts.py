@@ -198,12 +198,19 @@ class Record:
     source: str
     transaction: Transaction | None = None
     error: ExportctlError | None = None
+    pending: tuple | None = None   # read but not yet validated: (data, lines, source, line, folder)
+
+    def validated(self) -> "Record":
+        """This record with its transaction validated (worker processes do this in parallel)."""
+        if self.pending is None:
+            return self
+        return _record(*self.pending[:1], self.source, *self.pending[1:])
 
 
-def read_text(text: str, source: str, folder: str | None = None) -> Iterator[Record]:
+def read_text(text: str, source: str, folder: str | None = None, defer: bool = False) -> Iterator[Record]:
     """The transactions in one text: JSON Lines (.jsonl), a JSON document, or YAML documents."""
     if source.endswith(".jsonl") or source.endswith(".ndjson"):
-        yield from read_lines(text.splitlines(), source, folder)
+        yield from read_lines(text.splitlines(), source, folder, defer)
         return
     stripped = text.lstrip()
     if source.endswith(".json") or stripped.startswith("{") or stripped.startswith("["):
@@ -215,7 +222,7 @@ def read_text(text: str, source: str, folder: str | None = None) -> Iterator[Rec
                 return
         else:
             for i, d in enumerate(data if isinstance(data, list) else [data]):
-                yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0, folder)
+                yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0, folder, defer)
             return
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
@@ -231,10 +238,10 @@ def read_text(text: str, source: str, folder: str | None = None) -> Iterator[Rec
         yield Record(source, error=ExportctlError(Diagnostic("E601", "no transaction in the file", Span(source, 1, 1))))
     for i, (node, data) in enumerate(docs):
         where = source if len(docs) == 1 else f"{source}#{i + 1}"
-        yield _record(data, where, _yaml_lines(node), source, 0, folder)
+        yield _record(data, where, _yaml_lines(node), source, 0, folder, defer)
 
 
-def read_lines(lines, source: str, folder: str | None = None) -> Iterator[Record]:
+def read_lines(lines, source: str, folder: str | None = None, defer: bool = False) -> Iterator[Record]:
     """JSON Lines, one record per line, streamed: memory does not grow with the input."""
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -245,10 +252,13 @@ def read_lines(lines, source: str, folder: str | None = None) -> Iterator[Record
         except json.JSONDecodeError as e:
             yield Record(where, error=ExportctlError(Diagnostic("E601", f"invalid JSON: {e.msg}", Span(source, n, e.colno))))
             continue
-        yield _record(data, where, {"": n}, source, n, folder)
+        yield _record(data, where, {"": n}, source, n, folder, defer)
 
 
-def _record(data, where: str, lines: dict, source: str, line: int, folder: str | None = None) -> Record:
+def _record(data, where: str, lines: dict, source: str, line: int, folder: str | None = None,
+            defer: bool = False) -> Record:
+    if defer:
+        return Record(where, pending=(data, lines, source, line, folder))
     try:
         tx = from_data(data, source, lines, folder)
         tx.source = where
@@ -260,7 +270,7 @@ def _record(data, where: str, lines: dict, source: str, line: int, folder: str |
         return Record(where, error=e)
 
 
-def read_path(path: str, folder: str | None = None, stdin=None) -> Iterator[Record]:
+def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = False) -> Iterator[Record]:
     """Read a file, `-` (stdin) or a folder (its .yaml/.yml/.json/.jsonl files, sorted by name)."""
     import sys
 
@@ -269,19 +279,19 @@ def read_path(path: str, folder: str | None = None, stdin=None) -> Iterator[Reco
         first = stream.readline()
         if first.lstrip().startswith("{") and first.rstrip().endswith("}"):
             # JSON Lines on stdin: stream it
-            yield from read_lines(_chain([first], stream), "<stdin>.jsonl", folder)
+            yield from read_lines(_chain([first], stream), "<stdin>.jsonl", folder, defer)
         else:
-            yield from read_text(first + stream.read(), "<stdin>", folder)
+            yield from read_text(first + stream.read(), "<stdin>", folder, defer)
         return
     p = Path(path)
     if p.is_dir():
         for f in sorted(x for x in p.rglob("*") if x.suffix in {".yaml", ".yml", ".json", ".jsonl"} and x.is_file()):
-            yield from read_path(str(f), folder)
+            yield from read_path(str(f), folder, defer=defer)
         return
     if p.suffix in (".jsonl", ".ndjson") and p.is_file():
         try:
             with p.open(encoding="utf-8") as fh:
-                yield from read_lines(fh, path, folder)
+                yield from read_lines(fh, path, folder, defer)
         except (OSError, UnicodeDecodeError) as e:
             yield Record(path, error=ExportctlError(Diagnostic("E601", f"cannot read {path}: {e}", Span(path, 0, 0))))
         return
@@ -291,7 +301,7 @@ def read_path(path: str, folder: str | None = None, stdin=None) -> Iterator[Reco
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         yield Record(path, error=ExportctlError(Diagnostic("E601", f"cannot read {path}: {reason}", Span(path, 0, 0))))
         return
-    yield from read_text(text, path, folder)
+    yield from read_text(text, path, folder, defer)
 
 
 def _chain(first, rest):

@@ -22,5 +22,7 @@ def grammar_path() -> Path:
 @lru_cache(maxsize=1)
 def parser() -> Lark:
     """LALR with positions, so that every AST node carries its span."""
+    # cache=True: Lark keeps the built tables in the temp folder, keyed by the grammar's hash,
+    # which saves most of the parser's build time on every later start.
     return Lark(grammar_text(), parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=False)
+                maybe_placeholders=False, cache=True)

@@ -42,3 +42,16 @@ def check_expectations(spec: dict, decision: dict) -> None:
 def test_conformance(path, tmp_path):
     spec = load(path)
     check_expectations(spec, conformance_decision(spec, tmp_path))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_conformance_compiled(path, tmp_path):
+    """The compiled evaluator (engine/codegen.py, strict: no silent fallback) gives the same decisions."""
+    from exportctl.codegen import compile_fast
+
+    spec = load(path)
+
+    def compiled(regimes, data, day, digest):
+        return compile_fast(regimes, None, strict=True).evaluate(data, day, digest)
+
+    check_expectations(spec, conformance_decision(spec, tmp_path, compiled))
