@@ -139,13 +139,35 @@ def _flush_records(path, pending):
     pending.clear()
 
 
+def _count_records(paths) -> int | None:
+    """How many records the input holds (JSON Lines: its lines; others: its files), so the
+    bar can say how long is left; None when it cannot know (stdin)."""
+    from pathlib import Path
+
+    total = 0
+    for p in paths:
+        if p == "-":
+            return None
+        path = Path(p)
+        files = sorted(x for x in path.rglob("*") if x.is_file()) if path.is_dir() else [path]
+        for f in files:
+            if f.suffix in (".jsonl", ".ndjson"):
+                with f.open("rb") as fh:
+                    total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+            elif f.suffix in (".yaml", ".yml", ".json"):
+                total += 1
+    return total or None
+
+
 class _Progress:
-    def __init__(self, console):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    def __init__(self, console, total: int | None = None):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
 
         self.p = Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console, transient=True)
-        self.task = self.p.add_task("evaluate", total=None, rate="")
+                          TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("left"),
+                          TimeRemainingColumn(), console=console, transient=True)
+        self.task = self.p.add_task("evaluate", total=total, rate="")
         self.n = 0
         import time
 
@@ -172,4 +194,4 @@ def _progress(args, io):
         return None
     from rich.console import Console
 
-    return _Progress(Console(file=io.stderr, force_terminal=True))
+    return _Progress(Console(file=io.stderr, force_terminal=True), _count_records(args.files))
