@@ -46,6 +46,7 @@ from operator import itemgetter
 
 from . import ast as A
 from .compile import Coll, Compiler, Ctx, _combine, _members_fn, arith, compare, truth
+from .compile import starts as _starts  # never sees an Unknown here: the fast path raises first
 from .evaluate import ORDER, CompiledConflict, CompiledRegime, CompiledRule, _in_force, _resolve
 from .evaluate import evaluate as plain_evaluate
 from .values import Node, SetValue, norm
@@ -130,16 +131,6 @@ def _member_slow(memo: dict, sv: SetValue, a: str) -> bool:
     if len(memo) < 8192:
         memo[a] = r
     return r
-
-
-def _starts(a, b):
-    if type(a) is not str:
-        return False
-    if type(b) is str:
-        return a.startswith(b)
-    if type(b) is SetValue:
-        return a.startswith(tuple(b.values))
-    return False
 
 
 def _known(v, keys) -> bool:

@@ -13,6 +13,15 @@ from exportctl.policyset import read_policies
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "policies" / "schema"
 
+RS1_POLICY = '''
+regime us-ear "EAR" binding
+  version "2026-07-23" source "15 CFR"
+rule ear.rs1 "Spacecraft need a licence (RS1)" cite "15 CFR 742.6(a)(1)"
+  when item.classification.eccn startswith "9A515" and destination not in {AU, CA, GB}
+  then license_required
+'''
+"""A one-rule policy for the CLI and plugin tests."""
+
 
 def write_policies(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():

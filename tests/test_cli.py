@@ -6,16 +6,9 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import SCHEMA_DIR, base_tx, write_policies
+from conftest import RS1_POLICY as POLICY, SCHEMA_DIR, base_tx, write_policies
 from exportctl.cli import main
 
-POLICY = '''
-regime us-ear "EAR" binding
-  version "2026-07-23" source "15 CFR"
-rule ear.rs1 "Spacecraft need a licence (RS1)" cite "15 CFR 742.6(a)(1)"
-  when item.classification.eccn startswith "9A515" and destination not in {AU, CA, GB}
-  then license_required
-'''
 
 
 class Tty(io.StringIO):

@@ -5,15 +5,10 @@ import textwrap
 
 import pytest
 
+from conftest import RS1_POLICY as POLICY
+
 pytest_plugins = ["pytester"]
 
-POLICY = '''
-regime us-ear "EAR" binding
-  version "2026-07-23" source "15 CFR"
-rule ear.rs1 "Spacecraft need a licence (RS1)" cite "15 CFR 742.6(a)(1)"
-  when item.classification.eccn startswith "9A515" and destination not in {AU, CA, GB}
-  then license_required
-'''
 
 CASES = '''
 bases:
