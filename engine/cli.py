@@ -139,7 +139,7 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
     except Exception as e:  # an engine bug: say so plainly
         if getattr(args, "debug", False):
             raise
-        io.err(f"exportctl: internal error, please report: {type(e).__name__}: {e}\n(run with --debug for the traceback)")
+        io.err(f"exportctl: E901 internal error, please report: {type(e).__name__}: {e}\n(run with --debug for the traceback)")
         return 3
 
 

@@ -1256,7 +1256,7 @@ EXPLANATIONS: dict[str, dict] = {
     "E901": {
         "what": "An internal error: exportctl itself failed (exit code 3).",
         "why": "This is a bug in exportctl, not in your policy or transaction.",
-        "example": ("exportctl: internal error, please report: KeyError: 'items'\n"
+        "example": ("exportctl: E901 internal error, please report: KeyError: 'items'\n"
                     "(run with --debug for the traceback)"),
         "kind": "text",
         "fix": "Run the same command with `--debug` and report the traceback with the input that caused it.",

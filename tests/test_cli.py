@@ -167,3 +167,15 @@ def test_no_progress_bar_when_piped(tmp_path, pol):
     f = tx_file(tmp_path, json.dumps(base_tx()) + "\n", "one.jsonl")
     _, _, err = run(["evaluate", f, "--policies", pol, "--format", "json"])
     assert err == ""
+
+
+def test_internal_error_is_reported_plainly_without_a_traceback(tmp_path, pol, monkeypatch):
+    import exportctl.batch
+
+    def boom(*a, **k):
+        raise KeyError("items")
+
+    monkeypatch.setattr(exportctl.batch, "run_evaluate", boom)
+    code, out, err = run(["evaluate", tx_file(tmp_path, base_tx()), "--policies", pol])
+    assert code == 3 and out == ""
+    assert err.startswith("exportctl: E901 internal error, please report: KeyError") and "Traceback" not in err
