@@ -670,13 +670,7 @@ def _rule_block(p: A.Policy, r: A.Rule, cov, results: list, where: dict, anchors
         out.append(admonition("warning", "UNVERIFIED",
                               "The brief could not confirm the law behind this rule; decisions that cite it "
                               f"say so.\n\n{esc(r.unverified)}"))
-    for n in r.notes:
-        out.append(admonition("note", "Note", esc(n)))
-    out += prose or []
-    label = f"{esc(Path(p.path).name)}, lines {r.span.line}-{r.span.end_line or r.span.line}"
-    out.append(f"Source ({_source_link(p, r.span.line, r.span.end_line, source_url, label)}):\n")
-    out.append(fence(source_lines(p, r.span), "exportctl", f'linenums="{r.span.line}"'))
-    out.append(_cases_block(results, r.id, cov, anchors))
+    out += _notes_source_cases(p, r, results, cov, anchors, source_url, prose)
     return "\n".join(out)
 
 
@@ -685,18 +679,24 @@ def _conflict_block(p: A.Policy, c: A.Conflict, cov, results: list, anchors: dic
     out = [f"{level} {esc(c.title)} {{#{c.id}}}\n",
            f"**Cite:** {esc(c.cite or 'none')}  \nconflict {code(c.id)} · between "
            + ", ".join(f"[{code(x)}]({_slug_regime(x)})" for x in c.regimes) + "\n"]
-    if getattr(c, "unverified", None):
+    if c.unverified:
         out.append(admonition("warning", "UNVERIFIED",
                               "The brief could not confirm the law behind this conflict; decisions that "
                               f"report it say so.\n\n{esc(c.unverified)}"))
-    for n in c.notes:
-        out.append(admonition("note", "Note", esc(n)))
-    out += prose or []
-    label = f"{esc(Path(p.path).name)}, lines {c.span.line}-{c.span.end_line or c.span.line}"
-    out.append(f"Source ({_source_link(p, c.span.line, c.span.end_line, source_url, label)}):\n")
-    out.append(fence(source_lines(p, c.span), "exportctl", f'linenums="{c.span.line}"'))
-    out.append(_cases_block(results, c.id, cov, anchors))
+    out += _notes_source_cases(p, c, results, cov, anchors, source_url, prose)
     return "\n".join(out)
+
+
+def _notes_source_cases(p: A.Policy, node, results: list, cov, anchors: dict, source_url: str | None,
+                        prose: list | None) -> list:
+    """What a rule's and a conflict's blocks end with: notes, prose, exact source, golden cases."""
+    out = [admonition("note", "Note", esc(n)) for n in node.notes]
+    out += prose or []
+    label = f"{esc(Path(p.path).name)}, lines {node.span.line}-{node.span.end_line or node.span.line}"
+    out.append(f"Source ({_source_link(p, node.span.line, node.span.end_line, source_url, label)}):\n")
+    out.append(fence(source_lines(p, node.span), "exportctl", f'linenums="{node.span.line}"'))
+    out.append(_cases_block(results, node.id, cov, anchors))
+    return out
 
 
 def _cases_block(results: list, rule_id: str, cov, anchors: dict) -> str:

@@ -178,22 +178,19 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
     if not _in_force(h.start, h.end, day):
         entry["note"] = f"not in force on {day.isoformat()}"
         return entry
-    applies = True
+    # Several `applies` declarations are alternatives: their Kleene "or" (none: always applies).
+    applies = True if not reg.applies else False
     app_missing: set = set()
     for _, fn in reg.applies:
         ctx.reads = []
         v = truth(fn(ctx, {}))
         if v is True:
-            applies = True
-            app_missing = set()
+            applies, app_missing = True, set()
             break
-        if v is False:
-            if applies is True and not app_missing:
-                applies = False
-        else:
+        if v is not False:
             applies = v
             app_missing |= v.paths
-    if reg.applies and applies is False:
+    if applies is False:
         return entry
     items = ctx.root.data.get("items") or []
     item_envs = [({"item": Node(f"items[{i}]", it)}, it.get("id")) for i, it in enumerate(items)]
@@ -258,8 +255,6 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str) 
     for reg in ordered:
         for cc in reg.conflicts:
             c = cc.conflict
-            if not _in_force(None, None, as_of):
-                continue
             ctx.reads = []
             if truth(cc.cond(ctx, {})) is True:
                 entry = {
