@@ -28,7 +28,7 @@ def decide(ps: PolicySet, tx: facts.Transaction, as_of: _dt.date | None = None) 
     day = as_of or tx.date
     # The compiled evaluator (codegen): the closures' decisions exactly (tests/test_codegen.py),
     # with rule conditions compiled to Python and indexed, after a short warm-up.
-    return compile_fast(ps).evaluate(tx.data, day, ps.digest)
+    return compile_fast(ps).evaluate(tx.data, day, ps.digest, bundled=ps.bundled)
 
 
 def evaluate(data: dict, *, policies: str | Path | PolicySet | None = None,

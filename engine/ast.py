@@ -199,6 +199,7 @@ class SetDecl:
     cite: str | None
     terms: tuple[tuple[str, Union[SetLiteral, Ref]], ...]  # (op, term); first op is "+"
     span: Span
+    partial: str | None = None    # why the list is known to be incomplete: a non-member is unknown
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,27 @@ class Rule:
     authorization: str | None
     span: Span
     clause_spans: dict = field(default_factory=dict, compare=False, hash=False)
+    denial: str | None = None     # for `prohibited`: absolute, policy_of_denial, presumption_of_denial, ...
+
+
+DENIAL_KINDS = ("absolute", "policy_of_denial", "presumption_of_denial", "in_principle_not_permitted")
+"""What a `prohibited` stands for: a ban, or a policy or presumption of denial (a licence is
+still applied for and may, rarely, be granted)."""
+
+
+@dataclass(frozen=True)
+class Encodes:
+    """The classification entries a regime's rules were written for (its encoded scope).
+
+    An item or component whose entry on `path` (e.g. `item.classification.eccn`) is a string
+    outside `entries` makes a binding regime indeterminate: the policy cannot see it."""
+
+    path: Ref
+    entries: Union[SetLiteral, Ref]
+    when: "Expr | None"
+    cite: str | None
+    notes: tuple[str, ...]
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -254,6 +276,7 @@ class Policy:
     defines: tuple[Define, ...]
     rules: tuple[Rule, ...]
     conflicts: tuple[Conflict, ...]
+    encodes: tuple[Encodes, ...] = ()
 
     @property
     def regime(self) -> str:

@@ -132,7 +132,13 @@ class Checker:
                          span, hint=_suggest(r.exception_to, rules))
             if r.when is not None:
                 self.expr(r.when, env, {"item": self.schema.item}, where="rule")
+            if r.denial is not None and r.outcome != "prohibited":
+                self.err("E420", f"`{r.id}` says `denial {r.denial}` but its outcome is `{r.outcome}`",
+                         r.clause_spans.get("denial", [r.span])[0],
+                         hint="a denial kind qualifies `then prohibited` only")
         self.exception_cycles(p, rules)
+        for s in p.encodes:
+            self.encodes(s, env)
         for c in p.conflicts:
             self.rule_clauses(c, ("cite", "with", "when"))
             for reg in c.regimes:
@@ -141,6 +147,28 @@ class Checker:
                              c.clause_spans.get("with", [c.span])[0], hint=_suggest(reg, self.by_regime))
             if c.when is not None:
                 self.expr(c.when, env, {}, where="conflict")
+
+    def encodes(self, s: A.Encodes, env: "_Env") -> None:
+        """`encodes item.classification.<list> {entries}`: the path names one classification list."""
+        parts = s.path.parts
+        node = self.schema.item
+        ok = len(parts) == 3 and parts[:2] == ("item", "classification")
+        if ok and node is not ANY:
+            ok = self.schema.child(self.schema.child(node, "classification") or {}, parts[2]) is not None
+        if not ok:
+            keys = self.schema.keys(self.schema.child(node, "classification") or {}) if node is not ANY else []
+            self.err("E421", f"`encodes {s.path.dotted}`: the scope is one classification list, "
+                     "item.classification.<list>", s.path.span,
+                     hint=("lists: " + ", ".join(keys)) if keys else None)
+        if isinstance(s.entries, A.Ref):
+            self.resolve_set(s.entries, env)
+        else:
+            self.check_members(s.entries)
+        if s.when is not None:
+            self.expr(s.when, env, {"item": self.schema.item}, where="rule")
+        if s.cite is None:
+            self.err("E401", f"`encodes {s.path.dotted}` has no `cite` clause", s.span,
+                     hint='cite the list it follows: cite "15 CFR Part 774, Supp. No. 1"')
 
     def rule_clauses(self, r, required) -> None:
         for key in required:

@@ -46,7 +46,7 @@ from operator import itemgetter
 
 from . import ast as A
 from .compile import Coll, Compiler, Ctx, _combine, _members_fn, arith, compare, truth
-from .compile import starts as _starts  # never sees an Unknown here: the fast path raises first
+from .compile import starts as _starts_3v
 from .evaluate import ORDER, CompiledConflict, CompiledRegime, CompiledRule, _in_force, _resolve
 from .evaluate import evaluate as plain_evaluate
 from .values import Node, SetValue, norm
@@ -110,7 +110,11 @@ def _arith(op, a, b):
 def _member(a, b):
     tb = type(b)
     if tb is SetValue:
-        return norm(a) in b.canonical if type(a) is str else False
+        if type(a) is str and norm(a) in b.canonical:
+            return True
+        if b.partial is not None:
+            raise _Unknown       # a partial list cannot say "not on it": the closures word the question
+        return False
     if tb is list:
         return False if type(a) in _OBJ else a in b
     if tb is Coll:
@@ -124,6 +128,14 @@ def _member(a, b):
     if tb is str:
         return type(a) is str and a in b
     return False
+
+
+def _starts(a, b):
+    """`a startswith b` on the fast path: an unknown (a partial set of prefixes) falls back."""
+    v = _starts_3v(a, b)
+    if type(v) is not bool:
+        raise _Unknown
+    return v
 
 
 def _member_slow(memo: dict, sv: SetValue, a: str) -> bool:
@@ -442,7 +454,7 @@ class _ProgramBuilder:
                     parts.append((op, _members_fn(term)(_DayCtx(day))))
                 else:
                     parts.append((op, self._set_value("set", self.comp.lookup(policy, term.parts), day, cache)))
-            sv = cache[key] = _combine(f"{policy.regime}.{decl.name}", parts)
+            sv = cache[key] = _combine(f"{policy.regime}.{decl.name}", parts, self.comp.set_partial(policy, decl))
         return sv
 
     # -- definitions
@@ -690,6 +702,8 @@ class _Expr:
         if isinstance(e, A.Ref) and e.parts[0] not in sc.vars and e.parts[0] not in self.prog.fact_roots:
             found = self.prog.comp.lookup(sc.policy, e.parts)
             if found is not None and isinstance(found[1], A.SetDecl):
+                if self.prog.comp.set_partial(*found):
+                    return None          # membership of a partial set takes `_member`, which knows
                 return self.prog.set_ref(*found)
         return None
 
@@ -1145,19 +1159,19 @@ class FastEvaluator:
         return d
 
     # -- the decision
-    def evaluate(self, tx_data: dict, as_of: _dt.date, policy_digest: str) -> dict:
-        """The decision for one validated transaction: exactly `evaluate.evaluate(...)`."""
+    def evaluate(self, tx_data: dict, as_of: _dt.date, policy_digest: str, **options) -> dict:
+        """The decision for one validated transaction: exactly `evaluate.evaluate(...)` (same options)."""
         if self.warmup and self._code is None:
             self.warmup -= 1
-            return plain_evaluate(self.regimes, tx_data, as_of, policy_digest)
+            return plain_evaluate(self.regimes, tx_data, as_of, policy_digest, **options)
         try:
             regimes = self._regimes_for(tx_data, as_of)
-            return plain_evaluate(regimes, tx_data, as_of, policy_digest)
+            return plain_evaluate(regimes, tx_data, as_of, policy_digest, **options)
         except Exception as e:
             if self.strict and not isinstance(e, _Fallback):
                 raise
             self.fallbacks += 1
-            return plain_evaluate(self.regimes, tx_data, as_of, policy_digest)
+            return plain_evaluate(self.regimes, tx_data, as_of, policy_digest, **options)
 
     def _regimes_for(self, tx: dict, day: _dt.date) -> dict:
         """The compiled regimes for one decision: only the rules the fast path did not find false,
@@ -1169,7 +1183,8 @@ class FastEvaluator:
         for plan in prog.regimes:
             reg = plan.reg
             if not plan.in_force:
-                out[reg.id] = CompiledRegime(reg.policy, reg.applies, [], reg.all_rules, plan.w_conflicts, reg.digest)
+                out[reg.id] = CompiledRegime(reg.policy, reg.applies, [], reg.all_rules, plan.w_conflicts, reg.digest,
+                                             reg.encodes, reg.explainer)
                 continue
             by_rule: dict = {}
             fired: list = []
@@ -1179,7 +1194,8 @@ class FastEvaluator:
                 by_rule[plan.index[rid]] = {None: True}
             rules = [CompiledRule(plan.rules[k].rule, _wrap_hit(prog, plan.rules[k].cond, by_rule[k], self.strict),
                                   plan.rules[k].per_item, plan.w_exceptions[k]) for k in sorted(by_rule)]
-            out[reg.id] = CompiledRegime(reg.policy, plan.w_applies, rules, reg.all_rules, plan.w_conflicts, reg.digest)
+            out[reg.id] = CompiledRegime(reg.policy, plan.w_applies, rules, reg.all_rules, plan.w_conflicts, reg.digest,
+                                         reg.encodes, reg.explainer)
         return out
 
     # -- fired rules only (no explanations): what a screening loop needs

@@ -197,7 +197,11 @@ def starts(a, b):
     if type(b) is str:
         return a.startswith(b)
     if type(b) is SetValue:
-        return a.startswith(tuple(b.values))
+        if a.startswith(tuple(b.values)):
+            return True
+        if b.partial is not None:
+            return Unknown(frozenset((f"{a} startswith {b.name}",)))
+        return False
     return False
 
 
@@ -265,6 +269,7 @@ class Compiler:
         self._set_changes[key] = changes
         breaks = sorted(changes)
         name = f"{policy.regime}.{decl.name}"
+        partial = self.set_partial(policy, decl)
         cache_key = ("set",) + key
         by_epoch = self._set_values
 
@@ -276,7 +281,7 @@ class Compiler:
                 epoch_key = (cache_key, bisect.bisect_right(breaks, ctx.as_of))
                 v = by_epoch.get(epoch_key)
                 if v is None:
-                    v = _combine(name, [(op, f(ctx)) for op, f in parts])
+                    v = _combine(name, [(op, f(ctx)) for op, f in parts], partial)
                     by_epoch[epoch_key] = v
                 ctx.cache[cache_key] = v
             return v
@@ -284,6 +289,20 @@ class Compiler:
         holder.append(fn)
         self._sets[key] = fn
         return fn
+
+    def set_partial(self, policy: A.Policy, decl: A.SetDecl, seen: frozenset = frozenset()) -> str | None:
+        """Why a named set is incomplete (its own `partial` clause, or a set it is built from),
+        or None: such a set can make a membership test true, never false."""
+        if decl.partial:
+            return decl.partial
+        for _, term in decl.terms:
+            if isinstance(term, A.Ref):
+                found = self.lookup(policy, term.parts)
+                if found is not None and (found[0].regime, found[1].name) not in seen:
+                    why = self.set_partial(found[0], found[1], seen | {(policy.regime, decl.name)})
+                    if why:
+                        return why
+        return None
 
     def define_fn(self, policy: A.Policy, decl: A.Define):
         """A definition as `f(ctx, args)`; results are memoised per evaluation, reads replayed."""
@@ -400,12 +419,19 @@ class Compiler:
 
     def _In(self, e, scope):
         l, r = self.expr(e.left, scope), self.expr(e.right, scope)
-        if e.negated:
-            def not_in(ctx, env):
-                v = member(ctx, l(ctx, env), r(ctx, env))
-                return v if type(v) is Unknown else not v
-            return not_in
-        return lambda ctx, env: member(ctx, l(ctx, env), r(ctx, env))
+        neg = e.negated
+
+        def in_(ctx, env):
+            mark = len(ctx.reads)
+            a = l(ctx, env)
+            b = r(ctx, env)
+            v = member(ctx, a, b)
+            if v is False and type(b) is SetValue and b.partial is not None:
+                # a partial list cannot say "not on it": the answer is a question for a person
+                what = ctx.reads[-1][0] if len(ctx.reads) > mark else str(a)
+                return Unknown(frozenset((f"{what} in {b.name}",)))
+            return (v if type(v) is Unknown else not v) if neg else v
+        return in_
 
     def _StartsWith(self, e, scope):
         l, r = self.expr(e.left, scope), self.expr(e.right, scope)
@@ -529,7 +555,7 @@ def _members_fn(lit: A.SetLiteral):
     return fn
 
 
-def _combine(name: str, parts) -> SetValue:
+def _combine(name: str, parts, partial: str | None = None) -> SetValue:
     values: list = []
     canonical: dict = {}
     for op, sv in parts:
@@ -543,7 +569,7 @@ def _combine(name: str, parts) -> SetValue:
             drop = {sv.canonical[k] for k in sv.canonical}
             values = [v for v in values if v not in drop and norm(v) not in sv.canonical]
             canonical = {k: v for k, v in canonical.items() if v in values}
-    return SetValue(name, tuple(values), canonical)
+    return SetValue(name, tuple(values), canonical, partial)
 
 
 def mentions_item(e: A.Expr, bound: frozenset = frozenset()) -> bool:

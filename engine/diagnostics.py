@@ -31,6 +31,8 @@ CODES: dict[str, str] = {
     "E405": "effective period ends before it starts",
     "E406": "a regime must state its version and source",
     "E407": "`outcome()` outside a conflict",
+    "E420": "denial kind on a rule that does not prohibit",
+    "E421": "encoded scope names no classification list",
     "E501": "rule has no golden case where it fires",
     "E502": "rule has no golden case where it does not fire (near miss)",
     "E503": "golden case fails",

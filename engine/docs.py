@@ -1180,6 +1180,23 @@ EXPLANATIONS: dict[str, dict] = {
         "kind": "policy",
         "fix": "Express the interplay as a `conflict ... with REGIMES when ...`, which is reported beside the decision.",
     },
+    "E420": {
+        "what": "A rule says `denial <kind>` but its outcome is not `prohibited`.",
+        "why": "The denial kind says what a `prohibited` stands for (an absolute ban, a policy of denial, a strong presumption of denial, \"in principle not permitted\"); on any other outcome it means nothing and is almost always a slip.",
+        "example": ('regime demo "Demo" binding version "1" source "Demo Regs"\n'
+                    'rule demo.a "A" cite "Demo 1" when destination == "KP" then license_required\n'
+                    '  denial policy_of_denial\n'),
+        "kind": "policy",
+        "fix": "Make the outcome `prohibited`, or drop the `denial` clause.",
+    },
+    "E421": {
+        "what": "An `encodes` declaration does not name one classification list (`item.classification.eccn`, `.usml`, `.eu`, `.cn`, ...), or has no citation.",
+        "why": "The encoded scope is compared with each item's entry on one list; any other path cannot say what the policy was written for.",
+        "example": ('regime demo "Demo" binding version "1" source "Demo Regs"\n'
+                    'encodes item.origin {"US"} cite "Demo 1"\n'),
+        "kind": "policy",
+        "fix": 'Name the list: `encodes item.classification.eccn {"9A515", "EAR99"} cite "..."`.',
+    },
     "E501": {
         "what": "A rule has no golden case where it fires.",
         "why": "A rule nobody has seen fire may never fire (a typo in a set, a wrong path): CI requires proof.",

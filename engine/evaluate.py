@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from . import ast as A
 from .compile import Compiler, Ctx, Scope, mentions_item, truth
-from .values import Node, Unknown
+from .explain import Explainer
+from .values import Node, SetValue, Unknown
 
 from . import __version__
 
@@ -45,6 +46,14 @@ class CompiledConflict:
 
 
 @dataclass
+class CompiledEncodes:
+    decl: A.Encodes
+    key: str                 # the classification list, e.g. "eccn"
+    entries: object          # f(ctx, env) -> SetValue
+    when: object             # f(ctx, env) over `item`, or None
+
+
+@dataclass
 class CompiledRegime:
     policy: A.Policy
     applies: list            # [(Applies, fn)]
@@ -52,6 +61,8 @@ class CompiledRegime:
     all_rules: dict          # id -> CompiledRule
     conflicts: list
     digest: str
+    encodes: list = field(default_factory=list)    # [CompiledEncodes]
+    explainer: object = None                       # explain.Explainer, shared by the policy set
 
     @property
     def id(self) -> str:
@@ -61,6 +72,7 @@ class CompiledRegime:
 def compile_regimes(policies: list[A.Policy], fact_roots: frozenset, digests: dict) -> dict:
     """Compile every policy; returns regime id -> CompiledRegime."""
     comp = Compiler(policies, fact_roots)
+    explainer = Explainer(comp)
     out = {}
     for p in policies:
         rule_scope = Scope(comp, p, frozenset({"item"}))
@@ -72,8 +84,13 @@ def compile_regimes(policies: list[A.Policy], fact_roots: frozenset, digests: di
         top = [c for c in compiled.values() if c.rule.exception_to is None]
         applies = [(a, comp.expr(a.condition, plain)) for a in p.applies]
         conflicts = [CompiledConflict(c, comp.expr(c.when, plain)) for c in p.conflicts]
-        out[p.regime] = CompiledRegime(p, applies, top, compiled, conflicts, digests.get(p.path, ""))
+        encodes = [CompiledEncodes(s, s.path.parts[-1], comp.expr(s.entries, plain),
+                                   comp.expr(s.when, rule_scope) if s.when is not None else None)
+                   for s in p.encodes]
+        out[p.regime] = CompiledRegime(p, applies, top, compiled, conflicts, digests.get(p.path, ""),
+                                       encodes, explainer)
     return out
+
 
 
 @dataclass
@@ -107,6 +124,8 @@ def _finding(rule: A.Rule, item_id, because: dict) -> dict:
         f["exception_to"] = rule.exception_to
     if rule.unverified:
         f["unverified"] = rule.unverified
+    if rule.denial:
+        f["denial_kind"] = rule.denial
     return f
 
 
@@ -162,7 +181,60 @@ def _resolve(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result | N
     return _Result("unknown", effective, potential, [], set(v.paths) | missing)
 
 
-def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
+def _scope_findings(reg: CompiledRegime, ctx: Ctx, items: list) -> list:
+    """Items and components (at any depth, walked without recursion) whose classification on a
+    list the policy encodes is outside its encoded scope: the policy cannot see them."""
+    out = []
+    for enc in reg.encodes:
+        entries = enc.entries(ctx, {})
+        if type(entries) is not SetValue:
+            continue
+        allowed = tuple(entries.values)
+        stack = [(f"items[{i}]", it) for i, it in reversed(list(enumerate(items)))]
+        while stack:
+            path, node = stack.pop()
+            if type(node) is not dict:
+                continue
+            comps = node.get("components")
+            if type(comps) is list:
+                stack.extend((f"{path}.components[{j}]", c) for j, c in reversed(list(enumerate(comps))))
+            cls = node.get("classification")
+            value = cls.get(enc.key) if type(cls) is dict else None
+            if type(value) is not str or _within(value, allowed):
+                continue
+            if enc.when is not None:
+                ctx.reads = []
+                if truth(enc.when(ctx, {"item": Node(path, node)})) is not True:
+                    continue
+            d = enc.decl
+            out.append({
+                "rule": f"{reg.id}.scope.{enc.key}",
+                "outcome": "indeterminate",
+                "item": node.get("id"),
+                "authorization": None,
+                "cite": d.cite or "",
+                "message": (f"{_LIST_NAMES.get(enc.key, enc.key)} {value} is outside what this policy encodes: "
+                            "determine it by hand"),
+                "because": {f"{path}.classification.{enc.key}": value},
+            })
+    return out
+
+
+_LIST_NAMES = {"eccn": "ECCN", "usml": "USML entry", "eu": "EU Annex I entry", "cn": "China list entry",
+               "mtcr": "MTCR Annex item", "wassenaar": "Wassenaar entry", "cn_military": "China military list entry"}
+
+
+def _within(value: str, entries: tuple) -> bool:
+    """`9A515.a.1` is within `9A515`, `XV(e)(12)` within `XV(e)` and `XV`, but `XVI(a)` is not within `XV`."""
+    for e in entries:
+        if value == e:
+            return True
+        if value.startswith(e) and (e[-1] in ".(" or value[len(e)] in ".("):
+            return True
+    return False
+
+
+def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict:
     p = reg.policy
     h = p.header
     day = ctx.as_of
@@ -175,13 +247,16 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
         "findings": [],
         "missing": [],
     }
+    needs: dict = {}      # missing path -> {(rule id, cite)}: which rules need the answer
+    alone: set = set()    # paths whose answer alone settles a rule
+    entry["_needs"], entry["_alone"] = needs, alone
     if not _in_force(h.start, h.end, day):
         entry["note"] = f"not in force on {day.isoformat()}"
         return entry
     # Several `applies` declarations are alternatives: their Kleene "or" (none: always applies).
     applies = True if not reg.applies else False
     app_missing: set = set()
-    for _, fn in reg.applies:
+    for a, fn in reg.applies:
         ctx.reads = []
         v = truth(fn(ctx, {}))
         if v is True:
@@ -191,6 +266,10 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
             applies = v
             app_missing |= v.paths
     if applies is False:
+        if explain and reg.explainer is not None:
+            entry["checked"] = [{"rule": f"{reg.id}.applies", "cite": a.cite or "", "item": None,
+                                 "message": "when the regime applies", **reg.explainer.applies_not(p, a, ctx)}
+                                for a, _ in reg.applies]
         return entry
     items = ctx.root.data.get("items") or []
     item_envs = [({"item": Node(f"items[{i}]", it)}, it.get("id")) for i, it in enumerate(items)]
@@ -198,6 +277,8 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
     findings: list = []
     missing: set = set()
     unknowns: list = []
+    seen: set = set()          # (rule id, item id) that fired, gave way, or stayed unknown
+    fired: list = []           # (CompiledRule, env, item id) whose own finding stands
     definite = "no_license_required"
     for cr in reg.rules:
         if not _in_force(cr.rule.start, cr.rule.end, day):
@@ -206,9 +287,16 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
             r = _resolve(cr, ctx, env, item_id, day)
             if r is None:
                 continue
+            seen.add((cr.id, item_id))
+            for path in r.missing:
+                needs.setdefault(path, set()).add((cr.id, cr.rule.cite or ""))
             if r.status == "unknown":
+                if len(r.missing) == 1:
+                    alone.update(r.missing)
                 unknowns.append(r)
                 continue
+            if r.status == "fired":
+                fired.append((cr, env, item_id))
             findings.extend(r.findings)
             if RANK[r.outcome] > RANK[definite]:
                 definite = r.outcome
@@ -218,9 +306,11 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
                 missing |= r.missing      # exceptions that could not be checked
     # An unknown fact matters only where it could make the outcome stricter than what is known.
     stricter_if_known = False
+    at_most = definite
     for r in unknowns:
         if RANK[r.potential] > RANK[definite]:
             stricter_if_known = True
+            at_most = _stricter(at_most, r.potential)
         if RANK[r.potential] > RANK[definite] or r.status != "unknown":
             missing |= r.missing
     outcome = definite
@@ -229,21 +319,83 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx) -> dict:
     if applies is not True and (RANK[definite] > RANK["no_license_required"] or stricter_if_known):
         outcome = "indeterminate"
         missing |= app_missing
+        for path in app_missing:
+            needs.setdefault(path, set()).add((f"{reg.id}.applies", _applies_cite(reg)))
+    scope = _scope_findings(reg, ctx, items) if applies is True and reg.encodes else []
+    if scope:
+        findings.extend(scope)
+        at_most = "prohibited"
+        if definite != "prohibited":
+            outcome = "indeterminate"
     entry["outcome"] = outcome
     entry["findings"] = sorted(findings, key=_finding_order)
     entry["missing"] = sorted(missing)
+    if outcome == "indeterminate":
+        entry["at_least"] = definite if applies is True else "not_applicable"
+        entry["at_most"] = at_most
+    if outcome == "prohibited":
+        kinds = [f.get("denial_kind") for f in findings if f["outcome"] == "prohibited"]
+        if kinds and None not in kinds:      # the strictest: a ban outweighs a policy of denial
+            entry["denial_kind"] = min(kinds, key=A.DENIAL_KINDS.index)
+    if explain:
+        entry["checked"] = _checked(reg, ctx, day, item_envs, tx_env, seen, fired)
     return entry
+
+
+def _applies_cite(reg: CompiledRegime) -> str:
+    return "; ".join(a.cite for a, _ in reg.applies if a.cite)
+
+
+def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, fired: list) -> list:
+    """The rules considered that did not fire, and the exceptions considered for rules that did,
+    each with the condition that kept it from holding (see explain.py)."""
+    ex = reg.explainer
+    if ex is None:
+        return []
+    out = []
+    p = reg.policy
+    for cr in reg.all_rules.values():
+        r = cr.rule
+        if r.exception_to is not None or r.when is None or not _in_force(r.start, r.end, day):
+            continue
+        for env, item_id in (item_envs if cr.per_item else tx_env):
+            if (r.id, item_id) in seen:
+                continue
+            why = ex.why_not(p, r, ctx, env, gated=True)
+            if why is not None:
+                out.append({"rule": r.id, "cite": r.cite or "", "item": item_id, "message": r.title,
+                            "outcome": r.outcome, **why})
+    for cr, env, item_id in fired:
+        for x in reg.all_rules[cr.id].exceptions:
+            r = x.rule
+            if r.when is None or not _in_force(r.start, r.end, day):
+                continue
+            why = ex.why_not(p, r, ctx, env, gated=False)
+            if why is not None:
+                out.append({"rule": r.id, "cite": r.cite or "", "item": item_id, "message": r.title,
+                            "outcome": r.outcome, "exception_to": cr.id,
+                            **({"authorization": r.authorization} if r.authorization else {}), **why})
+    out.sort(key=lambda c: (c.get("exception_to") is None, c["item"] or "", c["rule"]))
+    return out
 
 
 def _finding_order(f: dict):
     return (-RANK.get(f["outcome"], 0), f["item"] or "", f["rule"])
 
 
-def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str) -> dict:
-    """The decision for one validated transaction (a dict of the decision schema)."""
+STALE_AFTER = _dt.timedelta(days=365)
+"""A regime's version older than this on the date of the law gets a warning: it may have changed."""
+
+
+def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str, *,
+             bundled: bool = True, explain: bool = True) -> dict:
+    """The decision for one validated transaction (a dict of the decision schema).
+
+    `bundled=False` says the policies are not the ones shipped with exportctl (a warning);
+    `explain=False` leaves out `checked` (for benchmarks of its cost only)."""
     ctx = Ctx(tx_data, as_of)
     ordered = sorted(regimes.values(), key=lambda r: (ORDER.index(r.id) if r.id in ORDER else 99, r.id))
-    entries = [evaluate_regime(reg, ctx) for reg in ordered]
+    entries = [evaluate_regime(reg, ctx, explain) for reg in ordered]
     binding = [e for e in entries if e["binding"] and e["outcome"] != "not_applicable"]
     if binding:
         outcome = max((e["outcome"] for e in binding), key=lambda o: RANK[o])
@@ -265,7 +417,7 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str) 
                     entry["unverified"] = c.unverified
                 conflicts.append(entry)
     missing = sorted({m for e in entries for m in e["missing"]})
-    return {
+    decision = {
         "transaction": str(tx_data.get("id")),
         "as_of": as_of.isoformat(),
         "outcome": outcome,
@@ -276,3 +428,73 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str) 
         "policy_digest": policy_digest,
         "engine": ENGINE,
     }
+    if outcome == "indeterminate":
+        decision["at_least"] = max((e.get("at_least", e["outcome"]) for e in binding), key=RANK.get)
+        decision["at_most"] = max((e.get("at_most", e["outcome"]) for e in binding), key=RANK.get)
+    from .questions import questions
+
+    decision["questions"] = questions(tx_data, [e for e in entries if e["binding"]], _schema_words)
+    advisory = questions(tx_data, [e for e in entries if not e["binding"]], _schema_words)
+    if advisory:
+        decision["advisory_questions"] = advisory
+    for e in entries:
+        del e["_needs"], e["_alone"]
+    decision["warnings"] = _warnings(ordered, entries, as_of, bundled)
+    return decision
+
+
+def _warnings(ordered: list, entries: list, as_of: _dt.date, bundled: bool) -> list:
+    out = []
+    if not bundled:
+        out.append({"code": "custom-policies",
+                    "message": "These policies are not the ones shipped with this exportctl version: "
+                               "the policy digest identifies them."})
+    for reg, e in zip(ordered, entries):
+        if e["outcome"] == "not_applicable":
+            continue
+        try:
+            version = _dt.date.fromisoformat(reg.policy.header.version or "")
+        except ValueError:
+            version = None
+        if version is not None and as_of - version > STALE_AFTER:
+            out.append({"code": "law-may-have-changed", "regime": e["regime"],
+                        "message": f"{e['regime']} encodes the law as of {version.isoformat()}, "
+                                   f"{(as_of - version).days} days before {as_of.isoformat()}: the law may "
+                                   "have changed since."})
+        if e["binding"]:
+            shaky = sorted({f["rule"] for f in e["findings"] if f.get("unverified") and f["outcome"] == e["outcome"]})
+            if shaky:
+                out.append({"code": "unverified-rule-decided", "regime": e["regime"],
+                            "message": f"{e['regime']}: the outcome rests on rules whose law is not confirmed "
+                                       f"({', '.join(shaky)}); see each finding's `unverified` note."})
+    return out
+
+
+def _schema_words(parts: tuple) -> str | None:
+    """The transaction schema's description of a field (for questions), or None."""
+    from .facts import schema
+
+    try:
+        node = schema("transaction")
+    except Exception:  # noqa: BLE001 - words only; a question without them is still a question
+        return None
+    root = node
+    for key in parts:
+        key = key.split("[")[0]
+        while isinstance(node, dict) and "$ref" in node:
+            cur = root
+            for seg in node["$ref"].lstrip("#/").split("/"):
+                cur = cur.get(seg, {})
+            node = cur
+        if isinstance(node, dict) and node.get("type") == "array":
+            node = node.get("items", {})
+            while isinstance(node, dict) and "$ref" in node:
+                cur = root
+                for seg in node["$ref"].lstrip("#/").split("/"):
+                    cur = cur.get(seg, {})
+                node = cur
+        node = (node.get("properties") or {}).get(key) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    desc = node.get("description") if isinstance(node, dict) else None
+    return desc.rstrip(".") if desc else None

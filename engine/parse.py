@@ -200,6 +200,9 @@ class _ToAst(Transformer):
     def c_then(self, meta, c):
         return ("then", c[0], self._s(meta))
 
+    def c_denial(self, meta, c):
+        return ("denial", str(c[0]), self._s(meta))
+
     def c_with(self, meta, c):
         return ("with", tuple(str(t) for t in c), self._s(meta))
 
@@ -251,12 +254,16 @@ class _ToAst(Transformer):
 
     def set_decl(self, meta, c):
         name = str(c[0])
-        strings = [_string(t) for t in c[1:-1]]
-        title = strings[0] if strings else None
-        cite = strings[1] if len(strings) > 1 else None
-        if len(strings) == 1 and self.keywords.get((c[1].line, c[1].column)) == "cite":
-            title, cite = None, strings[0]
-        return A.SetDecl(name, title, cite, c[-1], self._s(meta))
+        found: dict = {}
+        for i, tok in enumerate(c[1:-1]):
+            kw = self.keywords.get((tok.line, tok.column)) or ("title" if i == 0 else "cite")
+            found.setdefault(kw, _string(tok))
+        return A.SetDecl(name, found.get("title"), found.get("cite"), c[-1], self._s(meta), found.get("partial"))
+
+    def encodes_decl(self, meta, c):
+        path, entries, *clauses = c
+        f, _ = _collect(clauses)
+        return A.Encodes(path, entries, f.get("when"), f.get("cite"), tuple(f.get("note", ())), self._s(meta))
 
     def params(self, meta, c):
         return tuple(str(t) for t in c)
@@ -278,7 +285,7 @@ class _ToAst(Transformer):
         outcome, auth = f.get("then", (None, None))
         return A.Rule(str(rid), _string(title), f.get("cite"), f.get("from"), f.get("until"),
                       f.get("unverified"), tuple(f.get("note", ())), f.get("exception"), f.get("when"),
-                      outcome, auth, self._s(meta), spans)
+                      outcome, auth, self._s(meta), spans, f.get("denial"))
 
     def conflict_decl(self, meta, c):
         cid, title, *clauses = c
@@ -312,7 +319,7 @@ def _keywords(text: str, tree) -> dict:
             for t in node.children[1:]:
                 if isinstance(t, Token) and t.type in ("DATE", "STRING"):
                     before = text[: t.start_pos].rstrip()
-                    for kw in ("until", "from", "cite", "aka"):
+                    for kw in ("until", "from", "cite", "aka", "partial"):
                         if before.endswith(kw) and not before[: -len(kw)][-1:].isalnum():
                             out[(t.line, t.column)] = kw
                             break
@@ -331,7 +338,7 @@ def parse_policy(text: str, file: str) -> A.Policy:
         if isinstance(e.orig_exc, ExportctlError):
             raise e.orig_exc from None
         raise
-    groups: dict = {k: [] for k in (A.Use, A.Applies, A.Change, A.SetDecl, A.Define, A.Rule, A.Conflict)}
+    groups: dict = {k: [] for k in (A.Use, A.Applies, A.Change, A.SetDecl, A.Define, A.Rule, A.Conflict, A.Encodes)}
     for d in decls:
         groups[type(d)].append(d)
     return A.Policy(file, text, header, *(tuple(groups[k]) for k in groups))

@@ -50,6 +50,14 @@ class PolicySet:
         return None
 
     @property
+    def bundled(self) -> bool:
+        """Whether these are the policies shipped with this exportctl (decisions warn otherwise)."""
+        try:
+            return self.root.resolve() == policies_root().resolve()
+        except OSError:
+            return False
+
+    @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
 

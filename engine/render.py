@@ -55,54 +55,87 @@ def _value(v) -> str:
     return "null" if v is None else str(v)
 
 
-def decision_text(d: dict, color: bool = False, width: int | None = None) -> str:
-    """A decision for people: the outcome first, then each regime and its findings with citations."""
+DENIAL_WORDS = {
+    "absolute": "absolute ban",
+    "policy_of_denial": "policy of denial",
+    "presumption_of_denial": "strong presumption of denial",
+    "in_principle_not_permitted": "in principle not permitted",
+}
+ADVISORY_WORDS = {
+    "prohibited": "partners would deny",
+    "indeterminate": "open",
+    "license_required": "partners control it",
+    "authorized": "partners authorise it",
+    "no_license_required": "partners do not control it",
+    "not_applicable": "not applicable",
+}
+
+
+def _outcome_text(o: str, denial: str | None = None, bound: tuple | None = None) -> Text:
+    t = Text()
+    t.append(f" {OUTCOME_WORDS[o]} ", style=OUTCOME_STYLE[o])
+    if denial:
+        t.append(f"  ({DENIAL_WORDS.get(denial, denial)})", style="bold")
+    if bound and bound[0] and bound[1]:
+        t.append(f"  at least {OUTCOME_WORDS[bound[0]].lower()}, at most {OUTCOME_WORDS[bound[1]].lower()}",
+                 style="yellow")
+    return t
+
+
+def decision_text(d: dict, color: bool = False, width: int | None = None, checks: int = 8) -> str:
+    """A decision for people: the outcome first, then each binding regime with its findings and
+    citations, the checks behind each "no" (up to `checks` a regime), the questions still open,
+    the advisory regimes apart (they never read as a requirement), and the warnings."""
     con, buf = _console(color, width)
     out = d["outcome"]
-    head = Text()
-    head.append(f" {OUTCOME_WORDS[out]} ", style=OUTCOME_STYLE[out])
+    head = _outcome_text(out, bound=(d.get("at_least"), d.get("at_most")))
     head.append(f"  {d['transaction']}", style="bold")
     head.append(f"  (law as of {d['as_of']})", style="dim")
     con.print(head)
     if d.get("driven_by"):
         con.print(Text(f"set by: {', '.join(d['driven_by'])}", style="dim"))
-    shown = [r for r in d["regimes"] if r["outcome"] != "not_applicable"]
-    shown.sort(key=lambda r: not r["binding"])  # binding first, then advisory; stable otherwise
+    for w in d.get("warnings", []):
+        con.print(Text(f"warning: {w['message']}", style="bold yellow"))
+    binding = [r for r in d["regimes"] if r["binding"] and r["outcome"] != "not_applicable"]
+    advisory = [r for r in d["regimes"] if not r["binding"] and r["outcome"] != "not_applicable"]
     quiet = [r for r in d["regimes"] if r["outcome"] == "not_applicable"]
-    for r in shown:
+    for r in binding:
         con.print()
         line = Text()
         line.append(f"{r['regime']}", style="bold")
         line.append(f"  {r['title']}", style="")
-        line.append("  " + ("binding" if r["binding"] else "advisory"), style="dim")
+        line.append("  binding", style="dim")
         if r.get("version"):
             line.append(f"  version {r['version']}", style="dim")
         con.print(line)
         o = Text("  ")
-        o.append(OUTCOME_WORDS[r["outcome"]], style=OUTCOME_STYLE[r["outcome"]])
+        o.append_text(_outcome_text(r["outcome"], r.get("denial_kind"), (r.get("at_least"), r.get("at_most"))))
         if r.get("note"):
             o.append(f"  ({r['note']})", style="dim")
         con.print(o)
-        for f in r["findings"]:
-            t = Text("  - ")
-            t.append(OUTCOME_WORDS[f["outcome"]].lower(), style=OUTCOME_STYLE[f["outcome"]].replace("on red", "").replace("on yellow", ""))
-            if f.get("authorization"):
-                t.append(f" [{f['authorization']}]", style="cyan")
-            if f.get("item"):
-                t.append(f"  item {f['item']}", style="bold")
-            t.append(f": {f['message']}")
+        _findings(con, r["findings"])
+        _checks(con, r.get("checked", []), checks)
+        if r["missing"] and r["outcome"] != "indeterminate":
+            con.print(Text("    not checked (unknown): " + ", ".join(r["missing"]), style="yellow"))
+    if d.get("questions"):
+        con.print()
+        con.print(Text("To settle it, answer:" if out == "indeterminate" else "Still unknown (could not be checked):",
+                       style="bold yellow"))
+        _questions(con, d["questions"])
+    if advisory:
+        con.print()
+        con.print(Text("Advisory regimes (how partner governments review; not a legal requirement):", style="bold"))
+        for r in advisory:
+            t = Text(f"  {r['regime']}", style="bold")
+            t.append(f": {ADVISORY_WORDS[r['outcome']]}", style="italic")
+            if r.get("denial_kind"):
+                t.append(f" ({DENIAL_WORDS.get(r['denial_kind'], r['denial_kind'])})", style="italic")
             con.print(t)
-            con.print(Text(f"      {f['cite']}", style="italic"), Text(f"  ({f['rule']})", style="dim"))
-            if f.get("exception_to"):
-                con.print(Text(f"      exception to {f['exception_to']}", style="dim"))
-            if f.get("unverified"):
-                con.print(Text(f"      UNVERIFIED: {f['unverified']}", style="bold yellow"))
-            if f.get("because"):
-                because = ", ".join(f"{k} = {_value(v)}" for k, v in f["because"].items())
-                con.print(Text(f"      because {because}", style="dim"))
-        if r["missing"] and r["outcome"] != "not_applicable":
-            label = "to settle it, answer" if r["outcome"] == "indeterminate" else "not checked (unknown)"
-            con.print(Text(f"    {label}: " + ", ".join(r["missing"]), style="yellow"))
+            for f in r["findings"]:
+                con.print(Text(f"    - {f['message']}  {f['cite']}", style="dim"))
+        if d.get("advisory_questions"):
+            con.print(Text("  open advisory questions:", style="dim"))
+            _questions(con, d["advisory_questions"], style="dim")
     if quiet:
         con.print()
         con.print(Text("not applicable: " + ", ".join(
@@ -115,11 +148,53 @@ def decision_text(d: dict, color: bool = False, width: int | None = None) -> str
             con.print(Text(f"  {c['message']}"))
         if c.get("unverified"):
             con.print(Text(f"  UNVERIFIED: {c['unverified']}", style="bold yellow"))
-    if d["outcome"] == "indeterminate" and d.get("missing"):
-        con.print()
-        con.print(Text("Missing facts: " + ", ".join(d["missing"]), style="bold yellow"))
     con.print(Text(f"policy {d['policy_digest'][:19]}", style="dim"))
     return buf.getvalue()
+
+
+def _findings(con, findings: list) -> None:
+    for f in findings:
+        t = Text("  - ")
+        t.append(OUTCOME_WORDS[f["outcome"]].lower(), style=OUTCOME_STYLE[f["outcome"]].replace("on red", "").replace("on yellow", ""))
+        if f.get("denial_kind"):
+            t.append(f" ({DENIAL_WORDS.get(f['denial_kind'], f['denial_kind'])})")
+        if f.get("authorization"):
+            t.append(f" [{f['authorization']}]", style="cyan")
+        if f.get("item"):
+            t.append(f"  item {f['item']}", style="bold")
+        t.append(f": {f['message']}")
+        con.print(t)
+        con.print(Text(f"      {f['cite']}", style="italic"), Text(f"  ({f['rule']})", style="dim"))
+        if f.get("exception_to"):
+            con.print(Text(f"      exception to {f['exception_to']}", style="dim"))
+        if f.get("unverified"):
+            con.print(Text(f"      UNVERIFIED: {f['unverified']}", style="bold yellow"))
+        if f.get("because"):
+            because = ", ".join(f"{k} = {_value(v)}" for k, v in f["because"].items())
+            con.print(Text(f"      because {because}", style="dim"))
+
+
+def _checks(con, checked: list, limit: int) -> None:
+    """Short: one line a check, `rule (item): not <condition>  [facts]`."""
+    if not checked:
+        return
+    con.print(Text("    checked, did not apply:", style="dim"))
+    for c in checked[:limit]:
+        facts = ", ".join(f"{k} = {_value(v)}" for k, v in list(c["facts"].items())[:3])
+        what = f"exception {c['rule']} to {c['exception_to']}" if c.get("exception_to") else c["rule"]
+        item = f" ({c['item']})" if c.get("item") else ""
+        line = f"      {what}{item}: not {c['failed']}" + (f"  [{facts}]" if facts else "")
+        con.print(Text(line, style="dim"))
+    if len(checked) > limit:
+        con.print(Text(f"      ... and {len(checked) - limit} more (--format json shows them all)", style="dim"))
+
+
+def _questions(con, qs: list, style: str = "yellow") -> None:
+    for i, q in enumerate(qs, 1):
+        rules = ", ".join(r["rule"] for r in q["rules"][:3]) + (" ..." if len(q["rules"]) > 3 else "")
+        how = "settles it" if q["settles"] else "needed with other answers"
+        con.print(Text(f"  {i}. {q['ask']}", style=style))
+        con.print(Text(f"     `{q['fact']}` ({how}; for {rules or ', '.join(q['regimes'])})", style="dim"))
 
 
 def diagnostic_text(d: Diagnostic, sources: dict | None = None, color: bool = False) -> str:

@@ -80,13 +80,14 @@ class SetValue:
     """A set as of one date: normalised keys for membership, original spellings for prefixes
     and for explanations."""
 
-    __slots__ = ("name", "keys", "values", "canonical")
+    __slots__ = ("name", "keys", "values", "canonical", "partial")
 
-    def __init__(self, name: str, values: tuple, canonical: dict):
+    def __init__(self, name: str, values: tuple, canonical: dict, partial: str | None = None):
         self.name = name
         self.values = values                  # canonical spellings, in order
         self.canonical = canonical            # norm(spelling or alias) -> canonical spelling
         self.keys = frozenset(canonical)
+        self.partial = partial                # why the list is incomplete: a non-member is unknown
 
     def __contains__(self, s) -> bool:
         return norm(s) in self.canonical

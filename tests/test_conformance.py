@@ -34,8 +34,15 @@ def check_expectations(spec: dict, decision: dict) -> None:
         assert got["outcome"] == want["outcome"]
         assert got["missing"] == want["missing"]
         findings = [{k: f[k] for k in ("rule", "item", "outcome", "because")} | (
-            {"authorization": f["authorization"]} if f["authorization"] else {}) for f in got["findings"]]
+            {"authorization": f["authorization"]} if f["authorization"] else {}) | (
+            {"denial_kind": f["denial_kind"]} if f.get("denial_kind") else {}) for f in got["findings"]]
         assert findings == want["findings"]
+        for key in ("at_least", "at_most", "denial_kind"):
+            if key in want:
+                assert got.get(key) == want[key], key
+        if "checked" in want:
+            checked = [{k: c[k] for k in ("rule", "item", "failed", "exception_to") if k in c} for c in got["checked"]]
+            assert checked == want["checked"]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
