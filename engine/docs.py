@@ -114,6 +114,9 @@ def period(start: _dt.date | None, end: _dt.date | None, default: str = "no date
     return default
 
 
+from .explain import source_of  # noqa: E402 - the exact text of an expression, as decisions quote it
+
+
 def source_lines(policy: A.Policy, span) -> str:
     """The exact text of a declaration: its lines, from its first to its last line."""
     lines = policy.text.splitlines()
@@ -567,6 +570,15 @@ def _regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule:
                        "point is left out, decisions are silent on it: check it yourself.\n")
             out.append(section + "\n")
 
+    if p.encodes:
+        out.append("## Encoded scope\n")
+        out.append("The classification entries this policy's rules were written for. An item or component "
+                   "classified outside them makes the regime indeterminate: determine it by hand.\n")
+        out.append(table(["List", "Entries", "Looked at", "Cite"], [
+            [code(s.path.dotted), set_members(A.SetDecl("", None, None, (("+", s.entries),), s.span)),
+             code(source_of(p.text, s.when.span)) if s.when is not None else "every item and component",
+             esc(s.cite or "")] for s in p.encodes]))
+
     if p.sets:
         out.append("## Sets\n")
         out.append("Named sets (country groups, lists of parties). A member with dates is a member only "
@@ -577,8 +589,9 @@ def _regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule:
                 out += intro(sec)
             notes = [f"**{code(s.name)}:** {lay.comment[s.span.line]}" for s in group if s.span.line in lay.comment]
             out.append(table(["Set", "Title", "Cite", "Members"], [
-                [f'<span id="set-{s.name}"></span>{code(s.name)}', esc(s.title or ""), esc(s.cite or ""),
-                 set_members(s)] for s in group]))
+                [f'<span id="set-{s.name}"></span>{code(s.name)}', esc(s.title or "")
+                 + (f" <br>**Partial:** {esc(s.partial)} (not being on it is unknown, not no)" if s.partial else ""),
+                 esc(s.cite or ""), set_members(s)] for s in group]))
             out += [n + "\n" for n in notes]
 
     level = "###" if sectioned else "##"
@@ -659,6 +672,8 @@ def _rule_block(p: A.Policy, r: A.Rule, cov, results: list, where: dict, anchors
     if r.outcome:
         then = r.outcome + (f' "{r.authorization}"' if r.authorization else "")
         facts.append(f"then {code(then)}")
+    if r.denial:
+        facts.append(f"denial {code(r.denial)}")
     out.append(f"**Cite:** {esc(r.cite or 'none')}  \n" + " · ".join(facts) + "\n")
     if r.exception_to:
         out.append(f"Exception to {_link_rule(r.exception_to, p.regime, where)}: when its condition holds, "

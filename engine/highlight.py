@@ -17,9 +17,10 @@ REGIME_ID = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
 RULE_ID = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+"
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
-DECLARATIONS = ("regime", "use", "applies", "change", "set", "define", "rule", "conflict")
+DECLARATIONS = ("regime", "use", "applies", "change", "set", "define", "rule", "conflict", "encodes")
 CLAUSES = ("binding", "advisory", "version", "source", "from", "until", "note", "as", "when",
-           "cite", "unverified", "exception", "to", "then", "aka", "for", "where")
+           "cite", "unverified", "exception", "to", "then", "aka", "for", "where", "partial", "denial",
+           "absolute", "policy_of_denial", "presumption_of_denial", "in_principle_not_permitted")
 OPERATOR_WORDS = ("and", "or", "not", "in", "startswith", "is", "known", "any", "all", "count", "sum")
 CONSTANTS = ("true", "false", "null")
 OUTCOMES = ("prohibited", "license_required", "no_license_required", "authorized",
