@@ -227,11 +227,35 @@ class Rule:
     span: Span
     clause_spans: dict = field(default_factory=dict, compare=False, hash=False)
     denial: str | None = None     # for `prohibited`: absolute, policy_of_denial, presumption_of_denial, ...
+    obliges: tuple[str, ...] = ()  # ids of the obligations its finding brings
+    obliges_none: str | None = None  # why it brings none (for the obligations coverage gate)
 
 
 DENIAL_KINDS = ("absolute", "policy_of_denial", "presumption_of_denial", "in_principle_not_permitted")
 """What a `prohibited` stands for: a ban, or a policy or presumption of denial (a licence is
 still applied for and may, rarely, be granted)."""
+
+
+OBLIGATION_KINDS = ("license", "condition", "document", "notify", "record")
+"""What an obligation asks: apply for a licence, meet an exception's condition, send a document
+with the shipment, notify or report, keep records. Also the order of "What to do next"."""
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """A duty a finding brings: what, by whom, on which form, at which authority, under which law."""
+
+    id: str
+    kind: str
+    text: str
+    form: str | None
+    authority: str | None
+    by: str | None
+    cite: str | None
+    unverified: str | None
+    notes: tuple[str, ...]
+    span: Span
+    clause_spans: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -277,6 +301,7 @@ class Policy:
     rules: tuple[Rule, ...]
     conflicts: tuple[Conflict, ...]
     encodes: tuple[Encodes, ...] = ()
+    obligations: tuple[Obligation, ...] = ()
 
     @property
     def regime(self) -> str:

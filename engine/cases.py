@@ -226,6 +226,18 @@ def compare(case: Case, decision: dict, ps: PolicySet) -> list[str]:
     extra = [r for r in exp.get("not_fires", []) if r in fired]
     if extra:
         problems.append("expected not to fire but did: " + ", ".join(extra))
+    listed = {o["id"] for o in decision.get("obligations", [])}
+    lacking = [o for o in exp.get("obligations", []) if o not in listed]
+    if lacking:
+        problems.append("expected obligations not listed: " + ", ".join(lacking)
+                        + f" (listed: {', '.join(sorted(listed)) or 'none'})")
+    extra = [o for o in exp.get("no_obligations", []) if o in listed]
+    if extra:
+        problems.append("obligations listed but not expected: " + ", ".join(extra))
+    if "denial_kind" in exp:
+        got = by_regime.get(case.regime or "", {}).get("denial_kind")
+        if got != exp["denial_kind"]:
+            problems.append(f"{case.regime}: expected denial kind {exp['denial_kind']}, got {got or 'none'}")
     if "authorization" in exp:
         auths = {f["authorization"] for r in decision["regimes"] for f in r["findings"] if f["authorization"]}
         if exp["authorization"] not in auths:

@@ -139,6 +139,7 @@ class Checker:
         self.exception_cycles(p, rules)
         for s in p.encodes:
             self.encodes(s, env)
+        self.obligations(p)
         for c in p.conflicts:
             self.rule_clauses(c, ("cite", "with", "when"))
             for reg in c.regimes:
@@ -147,6 +148,37 @@ class Checker:
                              c.clause_spans.get("with", [c.span])[0], hint=_suggest(reg, self.by_regime))
             if c.when is not None:
                 self.expr(c.when, env, {}, where="conflict")
+
+    def obligations(self, p: A.Policy) -> None:
+        """Obligations are declared once, cited, named by rules of the same (binding) regime;
+        once a binding regime declares any, every rule that requires a licence or authorises
+        names its obligations, or says `oblige none "why"` (the coverage gate of issue 15)."""
+        declared: dict = {}
+        for o in p.obligations:
+            if o.id in declared:
+                self.err("E206", f"obligation id `{o.id}` is already used at {declared[o.id].span}", o.span)
+            declared.setdefault(o.id, o)
+            if o.cite is None:
+                self.err("E401", f"obligation `{o.id}` has no `cite` clause", o.span,
+                         hint='every duty cites the provision that imposes it: cite "15 CFR 762.6"')
+            for key, spans in o.clause_spans.items():
+                if len(spans) > 1 and key != "note":
+                    self.err("E402", f"`{o.id}` has `{key}` twice (first at line {spans[0].line})", spans[1])
+            if not p.header.binding:
+                self.err("E423", f"obligation `{o.id}` in advisory regime `{p.regime}`", o.span,
+                         hint="advisory regimes say how partners review; they impose no duty on the exporter")
+        for r in p.rules:
+            span = r.clause_spans.get("oblige", r.clause_spans.get("oblige_none", [r.span]))[0]
+            for oid in r.obliges:
+                if oid not in declared:
+                    self.err("E422", f"`{r.id}` obliges `{oid}`, which regime `{p.regime}` does not declare", span,
+                             hint=_suggest(oid, declared) or 'declare it: obligation ID KIND "what to do" cite "..."')
+            if r.obliges and r.obliges_none:
+                self.err("E402", f"`{r.id}` names obligations and says `oblige none`", span)
+            if (p.header.binding and declared and r.outcome in ("license_required", "authorized")
+                    and not r.obliges and not r.obliges_none):
+                self.err("E504", f"rule `{r.id}` ({r.outcome}) names no obligations", r.span,
+                         hint='say what the exporter must do: oblige ID[, ID...], or oblige none "why"')
 
     def encodes(self, s: A.Encodes, env: "_Env") -> None:
         """`encodes item.classification.<list> {entries}`: the path names one classification list."""

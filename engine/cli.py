@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="determine what the law requires for transactions")
     e.add_argument("files", nargs="+", metavar="FILE", help="YAML/JSON transaction, .jsonl stream, folder, or - for stdin")
     e.add_argument("--as-of", type=_date, metavar="DATE", help="apply the law in force on DATE instead of each transaction's date")
-    e.add_argument("--format", choices=("text", "json"), default="text")
+    e.add_argument("--format", choices=("text", "json", "html", "markdown"), default="text",
+                   help="text for people, json (the decision contract), html (a determination record to file), "
+                        "markdown (for a ticket)")
     e.add_argument("--policies", metavar="DIR", help="policy folder (default: the bundled policies)")
     e.add_argument("--record", metavar="FILE", help="append each decision to a hash-chained JSON Lines record file")
     e.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes for large batches")
@@ -146,9 +148,40 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
 # ---------------------------------------------------------------- commands
 
 def cmd_evaluate(args, io: IO) -> int:
+    if args.format in ("html", "markdown"):
+        return _evaluate_record(args, io)
     from .batch import run_evaluate
 
     return run_evaluate(args, io)
+
+
+def _evaluate_record(args, io: IO) -> int:
+    """`--format html|markdown`: the determination record of each transaction (HTML: exactly one)."""
+    from . import facts
+    from .api import decide, load_policies
+    from .determination import to_html_page, to_markdown_doc
+    from .render import diagnostics_text
+
+    ps = load_policies(args.policies)
+    recs = [r for p in args.files for r in facts.read_path(p, ps.schema_folder, io.stdin)]
+    bad = [r for r in recs if r.error is not None]
+    for r in bad:
+        io.err(diagnostics_text(r.error.diagnostics, color=io.color_err))
+    if bad:
+        return 2
+    if args.format == "html" and len(recs) != 1:
+        io.err(f"exportctl evaluate: --format html writes the record of one transaction; the input holds {len(recs)}")
+        return 2
+    docs = []
+    for r in recs:
+        d = decide(ps, r.transaction, args.as_of)
+        if args.record:
+            from .batch import _flush_records
+
+            _flush_records(args.record, [(d, r.transaction.digest)])
+        docs.append((to_html_page if args.format == "html" else to_markdown_doc)(d, r.transaction.data))
+    io.out("\n".join(docs).rstrip("\n"))
+    return 0
 
 
 def cmd_check(args, io: IO) -> int:

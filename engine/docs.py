@@ -570,6 +570,14 @@ def _regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule:
                        "point is left out, decisions are silent on it: check it yourself.\n")
             out.append(section + "\n")
 
+    if p.obligations:
+        out.append("## Obligations\n")
+        out.append("What the exporter must do when a rule that names the obligation stands (an exception that "
+                   "defeats a rule brings its own instead).\n")
+        out.append(table(["Obligation", "Kind", "What", "Form", "Authority", "By", "Cite"], [
+            [code(o.id), esc(o.kind), esc(o.text) + (f" <br>**UNVERIFIED:** {esc(o.unverified)}" if o.unverified else ""),
+             esc(o.form or ""), esc(o.authority or ""), esc(o.by or ""), esc(o.cite or "")] for o in p.obligations]))
+
     if p.encodes:
         out.append("## Encoded scope\n")
         out.append("The classification entries this policy's rules were written for. An item or component "
@@ -675,6 +683,16 @@ def _rule_block(p: A.Policy, r: A.Rule, cov, results: list, where: dict, anchors
     if r.denial:
         facts.append(f"denial {code(r.denial)}")
     out.append(f"**Cite:** {esc(r.cite or 'none')}  \n" + " · ".join(facts) + "\n")
+    if r.obliges or r.obliges_none:
+        declared = {o.id: o for o in p.obligations}
+        rows = [f"- {esc(declared[o].text) if o in declared else code(o)}"
+                + (f" ({esc(declared[o].kind)}" + (f", form {esc(declared[o].form)}" if declared[o].form else "")
+                   + (f", at {esc(declared[o].authority)}" if declared[o].authority else "") + ")" if o in declared else "")
+                + (f": *{esc(declared[o].cite)}*" if o in declared and declared[o].cite else "")
+                for o in r.obliges]
+        if r.obliges_none:
+            rows.append(f"- none: {esc(r.obliges_none)}")
+        out.append("**Obligations when it stands:**\n\n" + "\n".join(rows) + "\n")
     if r.exception_to:
         out.append(f"Exception to {_link_rule(r.exception_to, p.regime, where)}: when its condition holds, "
                    "it defeats that rule.\n")
@@ -1212,6 +1230,23 @@ EXPLANATIONS: dict[str, dict] = {
         "kind": "policy",
         "fix": 'Name the list: `encodes item.classification.eccn {"9A515", "EAR99"} cite "..."`.',
     },
+    "E422": {
+        "what": "A rule's `oblige` names an obligation its regime does not declare.",
+        "why": "A decision would promise a duty nobody wrote down, with no text and no citation.",
+        "example": ('regime demo "Demo" binding version "1" source "Demo Regs"\n'
+                    'rule demo.a "A" cite "Demo 1" when destination == "KP" then license_required\n'
+                    '  oblige demo.licence\n'),
+        "kind": "policy",
+        "fix": 'Declare it (`obligation demo.licence license "Apply for a licence" authority "..." cite "..."`) or fix the id.',
+    },
+    "E423": {
+        "what": "An advisory regime (MTCR, Wassenaar) declares an obligation.",
+        "why": "Advisory regimes describe how partner governments review; the exporter's duties come from the binding law that implements them.",
+        "example": ('regime demo "Demo" advisory version "1" source "Demo Guidelines"\n'
+                    'obligation demo.x record "Keep records" cite "Demo 1"\n'),
+        "kind": "policy",
+        "fix": "Move the obligation to the binding regime that imposes it.",
+    },
     "E501": {
         "what": "A rule has no golden case where it fires.",
         "why": "A rule nobody has seen fire may never fire (a typo in a set, a wrong path): CI requires proof.",
@@ -1240,6 +1275,15 @@ EXPLANATIONS: dict[str, dict] = {
         "kind": "text",
         "fix": "Run `exportctl test -k \"<case name>\"` for the findings trace; fix the rule, or (if the law changed) "
                "the case, in the same change.",
+    },
+    "E504": {
+        "what": "In a binding regime that declares obligations, a rule that requires a licence or authorises under an exception names none.",
+        "why": "A determination must say what the exporter now has to do (which licence, which conditions, which documents); a rule without obligations leaves that to guesswork.",
+        "example": ('regime demo "Demo" binding version "1" source "Demo Regs"\n'
+                    'obligation demo.records record "Keep records for five years" cite "Demo 9"\n'
+                    'rule demo.a "A" cite "Demo 1" when destination == "KP" then license_required\n'),
+        "kind": "policy",
+        "fix": 'Add `oblige ID[, ID...]` to the rule, or `oblige none "why there is nothing to do"`.',
     },
     "E601": {
         "what": "A transaction file cannot be read: not valid YAML or JSON, empty, or missing.",

@@ -337,9 +337,35 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
         kinds = [f.get("denial_kind") for f in findings if f["outcome"] == "prohibited"]
         if kinds and None not in kinds:      # the strictest: a ban outweighs a policy of denial
             entry["denial_kind"] = min(kinds, key=A.DENIAL_KINDS.index)
+    if p.obligations:
+        entry["obligations"] = _obligations(reg, entry["findings"])
     if explain:
         entry["checked"] = _checked(reg, ctx, day, item_envs, tx_env, seen, fired)
     return entry
+
+
+def _obligations(reg: CompiledRegime, findings: list) -> list:
+    """The duties the standing findings bring (an exception that defeats a rule brings its own
+    instead: default logic), one entry per obligation with the rules and items that need it."""
+    declared = {o.id: o for o in reg.policy.obligations}
+    out: dict = {}
+    for f in findings:
+        cr = reg.all_rules.get(f["rule"])
+        if cr is None:
+            continue
+        for oid in cr.rule.obliges:
+            o = declared[oid]
+            e = out.get(oid)
+            if e is None:
+                e = out[oid] = {"id": oid, "kind": o.kind, "text": o.text, "form": o.form, "authority": o.authority,
+                                "by": o.by, "cite": o.cite or "", "rules": [], "items": []}
+                if o.unverified:
+                    e["unverified"] = o.unverified
+            if f["rule"] not in e["rules"]:
+                e["rules"].append(f["rule"])
+            if f["item"] is not None and f["item"] not in e["items"]:
+                e["items"].append(f["item"])
+    return sorted(out.values(), key=lambda e: (A.OBLIGATION_KINDS.index(e["kind"]), e["id"]))
 
 
 def _applies_cite(reg: CompiledRegime) -> str:
@@ -439,8 +465,23 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str, 
         decision["advisory_questions"] = advisory
     for e in entries:
         del e["_needs"], e["_alone"]
+    decision["obligations"] = _what_to_do(decision, entries)
     decision["warnings"] = _warnings(ordered, entries, as_of, bundled)
     return decision
+
+
+def _what_to_do(decision: dict, entries: list) -> list:
+    """The binding regimes' obligations as one list, first the open questions if any."""
+    steps = []
+    if decision["outcome"] == "indeterminate" and decision["questions"]:
+        steps.append({"id": "answer-questions", "kind": "answer", "regime": None,
+                      "text": f"Answer the {len(decision['questions'])} open question(s) below and evaluate again: "
+                              "the outcome depends on them.", "form": None, "authority": None, "by": "exporter",
+                      "cite": "", "rules": [], "items": []})
+    rest = [{**o, "regime": e["regime"]} for e in entries if e["binding"] and e["outcome"] != "not_applicable"
+            for o in e.get("obligations", [])]
+    rest.sort(key=lambda o: (A.OBLIGATION_KINDS.index(o["kind"]), o["regime"], o["id"]))
+    return steps + rest
 
 
 def _warnings(ordered: list, entries: list, as_of: _dt.date, bundled: bool) -> list:

@@ -203,6 +203,27 @@ class _ToAst(Transformer):
     def c_denial(self, meta, c):
         return ("denial", str(c[0]), self._s(meta))
 
+    def c_oblige(self, meta, c):
+        return ("oblige", tuple(str(x) for x in c), self._s(meta))
+
+    def c_oblige_none(self, meta, c):
+        return ("oblige_none", _string(c[0]), self._s(meta))
+
+    def o_form(self, meta, c):
+        return ("form", _string(c[0]), self._s(meta))
+
+    def o_authority(self, meta, c):
+        return ("authority", _string(c[0]), self._s(meta))
+
+    def o_by(self, meta, c):
+        return ("by", _string(c[0]), self._s(meta))
+
+    def obligation_decl(self, meta, c):
+        oid, kind, text, *clauses = c
+        f, spans = _collect(clauses)
+        return A.Obligation(str(oid), str(kind), _string(text), f.get("form"), f.get("authority"), f.get("by"),
+                            f.get("cite"), f.get("unverified"), tuple(f.get("note", ())), self._s(meta), spans)
+
     def c_with(self, meta, c):
         return ("with", tuple(str(t) for t in c), self._s(meta))
 
@@ -285,7 +306,8 @@ class _ToAst(Transformer):
         outcome, auth = f.get("then", (None, None))
         return A.Rule(str(rid), _string(title), f.get("cite"), f.get("from"), f.get("until"),
                       f.get("unverified"), tuple(f.get("note", ())), f.get("exception"), f.get("when"),
-                      outcome, auth, self._s(meta), spans, f.get("denial"))
+                      outcome, auth, self._s(meta), spans, f.get("denial"), f.get("oblige", ()),
+                      f.get("oblige_none"))
 
     def conflict_decl(self, meta, c):
         cid, title, *clauses = c
@@ -338,7 +360,8 @@ def parse_policy(text: str, file: str) -> A.Policy:
         if isinstance(e.orig_exc, ExportctlError):
             raise e.orig_exc from None
         raise
-    groups: dict = {k: [] for k in (A.Use, A.Applies, A.Change, A.SetDecl, A.Define, A.Rule, A.Conflict, A.Encodes)}
+    groups: dict = {k: [] for k in (A.Use, A.Applies, A.Change, A.SetDecl, A.Define, A.Rule, A.Conflict, A.Encodes,
+                                     A.Obligation)}
     for d in decls:
         groups[type(d)].append(d)
     return A.Policy(file, text, header, *(tuple(groups[k]) for k in groups))

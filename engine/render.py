@@ -148,8 +148,32 @@ def decision_text(d: dict, color: bool = False, width: int | None = None, checks
             con.print(Text(f"  {c['message']}"))
         if c.get("unverified"):
             con.print(Text(f"  UNVERIFIED: {c['unverified']}", style="bold yellow"))
+    if d.get("obligations"):
+        con.print()
+        con.print(Text("What to do next:", style="bold"))
+        for i, o in enumerate(d["obligations"], 1):
+            con.print(Text(f"  {i}. {obligation_line(o)}"))
+            if o.get("cite"):
+                con.print(Text(f"     {o['cite']}" + (f"  ({o['regime']})" if o.get("regime") else ""), style="italic"))
+            if o.get("unverified"):
+                con.print(Text(f"     UNVERIFIED: {o['unverified']}", style="bold yellow"))
     con.print(Text(f"policy {d['policy_digest'][:19]}", style="dim"))
     return buf.getvalue()
+
+
+def obligation_line(o: dict) -> str:
+    """`Apply for a licence (form DSP-5, at DDTC; by the exporter) for sat-1`."""
+    extra = []
+    if o.get("form"):
+        extra.append(f"form {o['form']}")
+    if o.get("authority"):
+        extra.append(f"at {o['authority']}")
+    if o.get("by"):
+        extra.append(f"by the {o['by']}")
+    line = o["text"] + (f" ({'; '.join(extra)})" if extra else "")
+    if o.get("items"):
+        line += " for " + ", ".join(o["items"])
+    return line
 
 
 def _findings(con, findings: list) -> None:

@@ -40,6 +40,9 @@ def check_expectations(spec: dict, decision: dict) -> None:
         for key in ("at_least", "at_most", "denial_kind"):
             if key in want:
                 assert got.get(key) == want[key], key
+        if "obligations" in want:
+            assert [{k: o[k] for k in ("id", "kind", "rules", "items")} for o in got.get("obligations", [])] \
+                == want["obligations"]
         if "checked" in want:
             checked = [{k: c[k] for k in ("rule", "item", "failed", "exception_to") if k in c} for c in got["checked"]]
             assert checked == want["checked"]
