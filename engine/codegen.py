@@ -886,6 +886,7 @@ class _RegimeCode:
     # rules without exceptions that hold for the whole transaction go to `fired` (their ids)
     applies: list = field(default_factory=list)    # (tx, DATE) -> status, one per `applies`
     conflicts: list = field(default_factory=list)  # (tx, DATE, OUTC) -> status, one per conflict
+    why: dict = field(default_factory=dict)        # rule id -> [(tx, DATE, item) -> status, one per conjunct]
 
 
 @dataclass
@@ -913,6 +914,7 @@ class _RegimePlan:
     exc_fast: list = field(default_factory=list)       # per k: fast functions of its exceptions in force
     w_applies: list = field(default_factory=list)      # reg.applies, wrapped
     w_conflicts: list = field(default_factory=list)    # reg.conflicts, wrapped
+    why: dict = field(default_factory=dict)            # rule id -> fast functions of its conjuncts (explain.py)
 
 
 @dataclass
@@ -945,6 +947,7 @@ def _generate(ev: "FastEvaluator") -> _Code:
     prog = _ProgramBuilder(ev._comp, ev.fact_roots)
     out: list = []
     exc_fns: dict = {}
+    conj_fns: dict = {}
     for reg in ev._ordered:
         p = reg.policy
         rc = _RegimeCode(reg)
@@ -966,6 +969,16 @@ def _generate(ev: "FastEvaluator") -> _Code:
         body = [_assign("hits", ast.List([], ast.Load()))] + _slot_inits(fn.tx_slots) + body + [ast.Return(_name("hits"))]
         rc.fn = prog.fresh("_R")
         prog.add_function(rc.fn, ["tx", "items", "DATE", "fired"], body)
+        # each top-level conjunct of each rule as its own function, for the checks behind a "no"
+        # (explain.py): guards shared by several rules are generated once
+        for cr in reg.rules:
+            names = []
+            for c in _conjuncts(cr.rule.when):
+                key = (p.regime, _skey(c), cr.per_item)
+                if key not in conj_fns:
+                    conj_fns[key] = _status_fn(prog, p, c, ["tx", "DATE", "item"], cr.per_item)
+                names.append(conj_fns[key])
+            rc.why[cr.id] = names
         stack = [x for cr in reg.rules for x in cr.exceptions]
         while stack:
             x = stack.pop()
@@ -1005,6 +1018,7 @@ def _bind(ev: "FastEvaluator", code: _Code, day: _dt.date) -> _Program:
         if not plan.in_force:
             continue
         plan.fn = ns[rc.fn]
+        plan.why = {rid: [ns[f] for f in names] for rid, names in rc.why.items()}
         plan.applies = [ns[f] for f in rc.applies]
         plan.w_applies = [(a, _wrap_applies(ev, program, fn, ns[f])) for (a, fn), f in zip(reg.applies, rc.applies)]
         plan.w_exceptions = [[_wrap_exception(ev, program, x, day) for x in cr.exceptions] for cr in reg.rules]
@@ -1195,7 +1209,7 @@ class FastEvaluator:
             rules = [CompiledRule(plan.rules[k].rule, _wrap_hit(prog, plan.rules[k].cond, by_rule[k], self.strict),
                                   plan.rules[k].per_item, plan.w_exceptions[k]) for k in sorted(by_rule)]
             out[reg.id] = CompiledRegime(reg.policy, plan.w_applies, rules, reg.all_rules, plan.w_conflicts, reg.digest,
-                                         reg.encodes, reg.explainer)
+                                         reg.encodes, reg.explainer, (plan.why, DATE))
         return out
 
     # -- fired rules only (no explanations): what a screening loop needs

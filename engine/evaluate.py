@@ -63,6 +63,7 @@ class CompiledRegime:
     digest: str
     encodes: list = field(default_factory=list)    # [CompiledEncodes]
     explainer: object = None                       # explain.Explainer, shared by the policy set
+    fast_why: tuple | None = None                  # (rule id -> fast conjunct functions, DATE): codegen's
 
     @property
     def id(self) -> str:
@@ -384,13 +385,16 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
         r = cr.rule
         if r.exception_to is not None or r.when is None or not _in_force(r.start, r.end, day):
             continue
+        said = False          # a condition that does not depend on the item is reported once
         for env, item_id in (item_envs if cr.per_item else tx_env):
             if (r.id, item_id) in seen:
                 continue
-            why = ex.why_not(p, r, ctx, env, gated=True)
-            if why is not None:
-                out.append({"rule": r.id, "cite": r.cite or "", "item": item_id, "message": r.title,
-                            "outcome": r.outcome, **why})
+            why = ex.why_not(p, r, ctx, env, gated=True, fast=reg.fast_why)
+            if why is None or (said and why["free"]):
+                continue
+            said = said or why["free"]
+            out.append({"rule": r.id, "cite": r.cite or "", "item": item_id, "message": r.title,
+                        "outcome": r.outcome, "failed": why["failed"], "facts": why["facts"]})
     for cr, env, item_id in fired:
         for x in reg.all_rules[cr.id].exceptions:
             r = x.rule
@@ -400,7 +404,8 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
             if why is not None:
                 out.append({"rule": r.id, "cite": r.cite or "", "item": item_id, "message": r.title,
                             "outcome": r.outcome, "exception_to": cr.id,
-                            **({"authorization": r.authorization} if r.authorization else {}), **why})
+                            **({"authorization": r.authorization} if r.authorization else {}),
+                            "failed": why["failed"], "facts": why["facts"]})
     out.sort(key=lambda c: (c.get("exception_to") is None, c["item"] or "", c["rule"]))
     return out
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from . import ast as A
-from .compile import Compiler, Scope, truth
+from .compile import Compiler, Scope, mentions_item, truth
 
 
 def conjuncts(e: A.Expr) -> tuple:
@@ -90,7 +90,7 @@ class Explainer:
             hit = []
             for c in conjuncts(rule.when):
                 hit.append((source_of(policy.text, c.span), self.comp.expr(c, scope),
-                            self.guards.mentions(policy, c)))
+                            self.guards.mentions(policy, c), not mentions_item(c)))
             self._rules[rule.id] = hit
         return hit
 
@@ -106,14 +106,21 @@ class Explainer:
         fn(ctx, {})
         return {"failed": text, "facts": _facts(ctx.reads)}
 
-    def why_not(self, policy: A.Policy, rule: A.Rule, ctx, env: dict, gated: bool) -> dict | None:
+    def why_not(self, policy: A.Policy, rule: A.Rule, ctx, env: dict, gated: bool,
+                fast: tuple | None = None) -> dict | None:
         """The first false conjunct of a rule whose condition is false, with the facts it read;
-        None when the rule was not considered (`gated`: a classification guard was false)."""
+        None when the rule was not considered (`gated`: a classification guard was false).
+
+        `fast` (from codegen: each conjunct compiled, two-valued) finds the guard's answer and the
+        false conjunct without the closures; only that one conjunct's closure then runs, for its facts."""
         plan = self.plan(policy, rule)
+        fns = fast[0].get(rule.id) if fast is not None else None
+        if fns is not None and len(fns) == len(plan):
+            return self._why_not_fast(policy, plan, fns, fast[1], ctx, env, gated)
         if gated:
             it = env.get("item")
             where = it.path if it is not None else ""
-            for text, fn, guard in plan:
+            for text, fn, guard, _ in plan:
                 if guard:
                     # rules share their guards (`x515(item)`): each is evaluated once per item
                     key = ("guard", policy.regime, text, where)
@@ -123,12 +130,53 @@ class Explainer:
                         held = ctx.cache[key] = truth(fn(ctx, env)) is True
                     if not held:
                         return None
-        for text, fn, guard in plan:
+        for text, fn, guard, free in plan:
             if gated and guard:
                 continue
             ctx.reads = []
             if truth(fn(ctx, env)) is False:
-                return {"failed": text, "facts": _facts(ctx.reads)}
+                return {"failed": text, "facts": _facts(ctx.reads), "free": free}
+        return None
+
+
+    def _why_not_fast(self, policy, plan, fns, DATE, ctx, env, gated):
+        it = env.get("item")
+        raw = it.data if it is not None else None
+        tx = ctx.root.data
+        where = it.path if it is not None else ""
+        if gated:
+            for (text, fn, guard, _), fast in zip(plan, fns):
+                if guard:
+                    key = ("guard", policy.regime, text, where)
+                    held = ctx.cache.get(key)
+                    if held is None:
+                        st = fast(tx, DATE, raw)
+                        if st is None:        # unknown to the fast path: the closure knows (Kleene)
+                            ctx.reads = []
+                            st = truth(fn(ctx, env))
+                        held = ctx.cache[key] = st is True
+                    if not held:
+                        return None
+        for j, ((text, fn, guard, free), fast) in enumerate(zip(plan, fns)):
+            if gated and guard:
+                continue
+            st = fast(tx, DATE, raw)
+            if st is None:
+                ctx.reads = []
+                st = truth(fn(ctx, env))
+            if st is False:
+                if free:
+                    # the same for every item: its facts are read once per decision
+                    key = ("free", policy.regime, id(plan), j)
+                    hit = ctx.cache.get(key)
+                    if hit is None:
+                        ctx.reads = []
+                        fn(ctx, env)
+                        hit = ctx.cache[key] = {"failed": text, "facts": _facts(ctx.reads), "free": True}
+                    return hit
+                ctx.reads = []
+                fn(ctx, env)              # the closure of that one conjunct: the facts it reads
+                return {"failed": text, "facts": _facts(ctx.reads), "free": False}
         return None
 
 
