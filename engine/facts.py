@@ -647,11 +647,11 @@ def bounded_lines(stream, limit: int):
             return
         nl = b"\n" if isinstance(line, bytes) else "\n"
         if len(line) > limit + 1 and not line.endswith(nl):
+            yield _TooLong   # first, so a caller that stops here never reads an endless line
             while True:
                 more = stream.readline(limit + 2)
                 if not more or more.endswith(nl):
                     break
-            yield _TooLong
         else:
             yield line
 
