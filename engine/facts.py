@@ -469,7 +469,7 @@ def validate(data, source: str, lines: dict | None = None, schema_name: str = "t
                 parts = parts + [extra[0]]
         line = _line_for(lines, parts)
         where = path or "(top level)"
-        code = "E606" if err.validator == "format" and err.validator_value == "date" else "E602"
+        code = "E606" if _impossible_date(err) else "E602"
         diags.append(Diagnostic(code, f"{where}: {message}", Span(source, line, 1) if line else Span(source, 0, 0)))
     return diags
 
@@ -484,6 +484,12 @@ def _line_for(lines: dict, parts: list) -> int:
         parts = parts[:-1]
 
 
+def _impossible_date(err) -> bool:
+    """A date of the right shape that does not exist (2026-02-30): E606, not a shape error."""
+    return (err.validator == "format" and err.validator_value == "date" and isinstance(err.instance, str)
+            and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", err.instance) is not None)
+
+
 def _explain(err) -> str:
     """jsonschema's message, made actionable for the common cases."""
     if err.validator == "additionalProperties":
@@ -492,8 +498,8 @@ def _explain(err) -> str:
         return f"unknown key {', '.join(repr(x) for x in extra)} (allowed here: {allowed})"
     if err.validator == "enum":
         return f"{err.instance!r} is not one of {', '.join(map(str, err.validator_value))}"
-    if err.validator == "format" and err.validator_value == "date":
-        return f"{err.instance!r} is not a date that exists (YYYY-MM-DD)"
+    if _impossible_date(err):
+        return f"{err.instance!r} is not a date that exists"
     if err.validator == "required":
         return err.message.replace("is a required property", "is required")
     if err.validator == "pattern":
