@@ -133,9 +133,9 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
 
         io.err(diagnostics_text(e.diagnostics, color=io.color_err))
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during evaluate (batch.Interrupted)
         io.err("interrupted")
-        return 130
+        return 128 + getattr(e, "signum", 2)
     except BrokenPipeError:
         return EXIT_OK
     except Exception as e:  # an engine bug: say so plainly

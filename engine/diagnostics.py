@@ -41,9 +41,18 @@ CODES: dict[str, str] = {
     "E504": "rule names no obligations",
     "E601": "unreadable transaction",
     "E602": "transaction violates the schema",
+    "E603": "input exceeds a limit",
+    "E604": "number is not finite (NaN or Infinity)",
+    "E605": "duplicate key",
+    "E606": "date that does not exist",
+    "E607": "unknown country code",
+    "E608": "YAML alias in input",
+    "E609": "not a regular file",
     "E701": "malformed golden case file",
     "E702": "golden case names an unknown rule or regime",
     "E801": "record file damaged or not writable",
+    "E802": "record not in canonical form, or a decision that cannot be recorded",
+    "E803": "record line exceeds a limit",
     "E901": "internal error",
 }
 

@@ -1301,6 +1301,71 @@ EXPLANATIONS: dict[str, dict] = {
         "kind": "transaction",
         "fix": "Compare with the [transaction format](formats.md): the message gives the JSON path and the line.",
     },
+    "E603": {
+        "what": "An input is larger or deeper than exportctl reads: file size, JSON Lines line length, nesting "
+                "depth, number of items and components, digits of an integer, length of a string "
+                "(the limits are listed under [Limits](formats.md#limits)).",
+        "why": "A hostile file must be refused at once, with its place, instead of exhausting the stack, memory or "
+               "the CPU (and, in a batch, taking the records after it down too). The limits are far above any real "
+               "transaction.",
+        "example": "id: TX-1\ndate: 2026-11-28\ndestination: FR\nitems:\n  - id: sat-1\n    value: 1234567890123456789012345678901234\n",
+        "kind": "transaction",
+        "fix": "Check the value at the place shown: it is almost always a generated or corrupted file. Split a very "
+               "large batch into JSON Lines (one transaction per line).",
+    },
+    "E604": {
+        "what": "A number is NaN or Infinity (JSON `NaN`, `Infinity`, a literal like `1e999`, YAML `.nan`, `.inf`).",
+        "why": "A value that is not a number compares false with everything, so it would silently change de minimis "
+               "and threshold findings; it cannot be written to JSON output or to a decision record either.",
+        "example": "id: TX-1\ndate: 2026-11-28\ndestination: FR\nitems:\n  - id: sat-1\n    value: .nan\n",
+        "kind": "transaction",
+        "fix": "Give the real number, or leave the key out if it is not known (absent means unknown).",
+    },
+    "E605": {
+        "what": "A key is given twice in one mapping (JSON or YAML), in a transaction, a golden case file or a decision record.",
+        "why": "Parsers disagree on which one wins (the first, the last, an error), so a duplicate key means one "
+               "thing to exportctl and another to a reviewer or another tool.",
+        "example": "id: TX-1\ndate: 2026-11-28\ndestination: FR\ndestination: CN\nitems: [{id: sat-1}]\n",
+        "kind": "transaction",
+        "fix": "Keep the one you mean and delete the other.",
+    },
+    "E606": {
+        "what": "A date does not exist (2026-02-30, 2026-13-01), in a date field or anywhere YAML reads a date.",
+        "why": "The date selects the law in force; an impossible date has no law to apply.",
+        "example": "id: TX-1\ndate: 2026-02-30\ndestination: FR\nitems: [{id: sat-1}]\n",
+        "kind": "transaction",
+        "fix": "Correct the date (YYYY-MM-DD, a real day of that month).",
+    },
+    "E607": {
+        "what": "A country field holds a code of the right shape that is not an ISO 3166-1 alpha-2 code (nor XK, "
+                "Kosovo) or not an existing ISO 3166-2 subdivision code (UA-43 Crimea, UA-14 Donetsk, UA-09 Luhansk). "
+                "Every field the schema types as a country is checked, with a suggestion for common confusions "
+                "(UK for GB, NK for KP, EL for GR).",
+        "why": "Country groups list ISO codes: `UK` is in none of them, so a transaction to the United Kingdom written "
+               "`UK` would be judged as a shipment to an unknown, unlisted country and could come out wrong.",
+        "example": "id: TX-1\ndate: 2026-11-28\ndestination: UK\nitems: [{id: sat-1}]\n",
+        "kind": "transaction",
+        "fix": "Use the ISO 3166-1 alpha-2 code the message suggests (the codes come from the `pycountry` package).",
+    },
+    "E608": {
+        "what": "A YAML alias (`*name`) in a transaction or golden case file.",
+        "why": "Aliases can expand exponentially (a few hundred bytes can stand for gigabytes: the \"billion laughs\"), "
+               "and a shared value is easy to misread. Transactions are data; write each value out.",
+        "example": "id: TX-1\ndate: 2026-11-28\ndestination: FR\nexporter: &us {name: Acme, country: US}\n"
+                   "end_user: *us\nitems: [{id: sat-1}]\n",
+        "kind": "transaction",
+        "fix": "Replace the alias by the value it names; in golden cases use `base` and `with` instead.",
+    },
+    "E609": {
+        "what": "An input path or an entry of an input folder is not a regular file that can be read: a FIFO, a "
+                "device, a socket, a dangling symbolic link, a link loop, a link out of the folder or to a folder, "
+                "or a subfolder that cannot be listed.",
+        "why": "Reading a FIFO or a device can hang or never end; skipping an entry silently would leave a "
+               "transaction unscreened while the run reports success.",
+        "example": "batch/feed.jsonl: E609 cannot read batch/feed.jsonl: a FIFO; only regular files, folders and - (stdin) are read",
+        "kind": "text",
+        "fix": "Pipe a stream through stdin (`-`) instead of naming it; fix or remove the link; make the folder readable.",
+    },
     "E701": {
         "what": "A golden case file is malformed: invalid YAML, a field the case format does not have, a case name "
                 "used twice, or an override that cannot be applied to its base.",
@@ -1328,6 +1393,25 @@ EXPLANATIONS: dict[str, dict] = {
         "kind": "text",
         "fix": "Run `exportctl records verify FILE` to find the damaged line; write to a path you can write to. "
                "Never edit a record file by hand.",
+    },
+    "E802": {
+        "title": "record not in canonical form, or a decision that cannot be recorded",
+        "what": "`records verify`: a line of the record file is not byte for byte the canonical JSON of its record "
+                "(a duplicate key, reordered keys, changed spacing or escapes, NaN). `evaluate --record`: a decision "
+                "that cannot be written canonically; nothing was appended.",
+        "why": "A record proves what was decided only if no edit a reader could see can pass verification; the hash "
+               "covers the parsed record, so the bytes must be the one canonical text of it.",
+        "example": "decisions.jsonl:7: E802 unreadable: not a canonical record: duplicate key 'outcome'",
+        "kind": "text",
+        "fix": "The file was edited: restore it from a copy. Never edit a record file by hand.",
+    },
+    "E803": {
+        "title": "record line exceeds a limit",
+        "what": "`records verify`: a line of the record file is longer or nested deeper than any record exportctl writes.",
+        "why": "Such a line was not written by exportctl; reading it must not exhaust memory or the stack.",
+        "example": "decisions.jsonl:3: E803 unreadable: nested deeper than 100 levels",
+        "kind": "text",
+        "fix": "The file was edited or corrupted: restore it from a copy.",
     },
     "E901": {
         "what": "An internal error: exportctl itself failed (exit code 3).",

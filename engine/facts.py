@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,8 +21,101 @@ from .diagnostics import Diagnostic, ExportctlError
 from .source import Span
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Ceilings on one input, gathered in one place (docs/formats.md#limits lists them).
+
+    Generous for real transactions (a real one is a few kilobytes, nested under 15 levels),
+    small enough that a hostile file is refused at once instead of exhausting the stack,
+    memory or the CPU. Every limit that bites is a located E603."""
+
+    file_bytes: int = 32 * 1024 * 1024       # a YAML or JSON file, or stdin that is not JSON Lines
+    line_bytes: int = 1024 * 1024            # one line of JSON Lines
+    depth: int = 64                          # mappings and lists nested in one document
+    items: int = 10_000                      # items plus components (all levels) of one transaction
+    int_digits: int = 30                     # digits of an integer
+    string_chars: int = 10_000               # characters of one string (or mapping key)
+    record_line_bytes: int = 16 * 1024 * 1024   # one line of a decision record file
+    record_depth: int = 100                  # nesting of one decision record
+
+
+LIMITS = Limits()
+
+
+class InputError(yaml.MarkedYAMLError):
+    """A YAML value that parses but must not be accepted (alias, duplicate key, NaN, impossible
+    date, too deep or too large), with its mark and diagnostic code. A YAMLError, so every reader
+    of _Loader (transactions, golden case files) reports it located."""
+
+    def __init__(self, code: str, message: str, mark):
+        super().__init__(problem=message, problem_mark=mark)
+        self.code = code
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1 booleans: `NO` is Norway, not false."""
+    """SafeLoader without YAML 1.1 booleans (`NO` is Norway, not false) and hardened: no aliases,
+    bounded nesting (so composing cannot blow the stack), no duplicate keys, no NaN/Infinity,
+    no impossible dates, bounded integers and strings."""
+
+    limits = LIMITS
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            ev = self.peek_event()
+            raise InputError("E608", f"YAML alias *{ev.anchor} is not accepted: aliases can expand without "
+                                     "bound; write the value out", ev.start_mark)
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > self.limits.depth:
+                raise InputError("E603", f"nested deeper than {self.limits.depth} levels", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        first = seen.get(key)
+                    except TypeError:
+                        continue
+                    if first is not None:
+                        raise InputError("E605", f"duplicate key {key!r} (first given on line {first}): "
+                                                 "which one is meant?", key_node.start_mark)
+                    seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+    def _float(self, node):
+        import math
+
+        value = yaml.SafeLoader.construct_yaml_float(self, node)
+        if not math.isfinite(value):
+            raise InputError("E604", f"{node.value!r} is not a finite number", node.start_mark)
+        return value
+
+    def _int(self, node):
+        digits = sum(c.isdigit() for c in node.value)
+        if digits > self.limits.int_digits:
+            raise InputError("E603", f"integer of {digits} digits (at most {self.limits.int_digits})", node.start_mark)
+        return yaml.SafeLoader.construct_yaml_int(self, node)
+
+    def _timestamp(self, node):
+        try:
+            return yaml.SafeLoader.construct_yaml_timestamp(self, node)
+        except (ValueError, OverflowError) as e:
+            raise InputError("E606", f"{node.value!r} is not a date that exists ({e})", node.start_mark)
+
+    def _str(self, node):
+        if len(node.value) > self.limits.string_chars:
+            raise InputError("E603", f"string of {len(node.value):,} characters (at most "
+                                     f"{self.limits.string_chars:,})", node.start_mark)
+        return yaml.SafeLoader.construct_yaml_str(self, node)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -30,6 +124,10 @@ _Loader.yaml_implicit_resolvers = {
 }
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                               list("tTfF"))
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader._float)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader._int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader._timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:str", _Loader._str)
 
 
 def yaml_load(text: str):
@@ -39,6 +137,251 @@ def yaml_load(text: str):
 
 def yaml_load_all(text: str):
     return list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - _Loader is a SafeLoader
+
+
+def yaml_documents(text: str) -> list:
+    """(node, data) of every document, composed once (the node gives the lines). Raises yaml.YAMLError."""
+    loader = _Loader(text)
+    try:
+        out = []
+        while loader.check_node():
+            node = loader.get_node()
+            out.append((node, loader.construct_document(node)))
+        return out
+    finally:
+        loader.dispose()
+
+
+def yaml_error(e: yaml.YAMLError, source: str, code: str = "E601") -> Diagnostic:
+    """A located diagnostic for a YAML error (InputError keeps its own code)."""
+    mark = getattr(e, "problem_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    problem = getattr(e, "problem", None) or str(e)
+    if isinstance(e, InputError):
+        return Diagnostic(e.code, problem, Span(source, line, col))
+    return Diagnostic(code, f"invalid YAML: {problem}", Span(source, line, col))
+
+
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _offset_span(text: str, offset: int, source: str, line: int = 0) -> Span:
+    """Span of a character offset in `text` (`line`: the line `text` starts on, for JSON Lines)."""
+    ln = text.count("\n", 0, offset)
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return Span(source, (line or 1) + ln, col)
+
+
+def _too_deep(text: str, limit: int) -> int | None:
+    """Offset of the first bracket nested deeper than `limit`, found without recursing."""
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    depth = 0
+    for m in _JSON_TOKENS.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > limit:
+                return m.start()
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
+class _JsonValueError(ValueError):
+    def __init__(self, code: str, message: str, needle: str):
+        super().__init__(message)
+        self.code, self.message, self.needle = code, message, needle
+
+
+def _pairs(pairs):
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _JsonValueError("E605", f"duplicate key {k!r}: which one is meant?",
+                                      json.dumps(k, ensure_ascii=False))
+            seen.add(k)
+    return d
+
+
+def _constant(name):
+    raise _JsonValueError("E604", f"{name} is not a finite number", name)
+
+
+def json_load(text: str, source: str, line: int = 0, depth: int | None = None):
+    """json.loads that cannot blow the stack and refuses duplicate keys, NaN and Infinity and
+    over-long integers: each a located ExportctlError. `line`: the line `text` starts on."""
+    limit = LIMITS.depth if depth is None else depth
+    off = _too_deep(text, limit)
+    if off is not None:
+        raise ExportctlError(Diagnostic("E603", f"nested deeper than {limit} levels", _offset_span(text, off, source, line)))
+    try:
+        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+    except json.JSONDecodeError as e:
+        raise ExportctlError(Diagnostic("E601", f"invalid JSON: {e.msg}",
+                                        Span(source, (line or 1) + e.lineno - 1 if line else e.lineno, e.colno)))
+    except _JsonValueError as e:
+        pos = _find_token(text, e.needle, second=e.code == "E605")
+        raise ExportctlError(Diagnostic(e.code, e.message, _offset_span(text, pos, source, line)))
+    except (ValueError, RecursionError) as e:  # an integer beyond Python's own digit limit
+        m = re.search(r"\d{%d,}" % (LIMITS.int_digits + 1), text)
+        where = _offset_span(text, m.start() if m else 0, source, line)
+        what = f"integer of {len(m.group()):,} digits (at most {LIMITS.int_digits})" if m else f"value out of range: {e}"
+        raise ExportctlError(Diagnostic("E603", what, where))
+
+
+def _find_token(text: str, needle: str, second: bool = False) -> int:
+    """Offset of `needle` outside strings (a key: its second use), best effort; 0 if not found."""
+    hits = [m.start() for m in re.finditer(re.escape(needle) + (r"\s*:" if second else ""), text)]
+    if not hits:
+        return 0
+    return hits[1] if second and len(hits) > 1 else hits[0]
+
+
+def check_values(data, source: str, lines: dict | None = None, limits: Limits = LIMITS) -> list[Diagnostic]:
+    """Limits and meaning of every value, walked without recursion (so Python data handed to the
+    API cannot blow the stack either): depth, item count, integer and string size, finite numbers."""
+    import math
+
+    lines = lines or {}
+    diags: list[Diagnostic] = []
+    items = 0
+    stack = [(data, (), 1, None)]
+    while stack and len(diags) < 5:
+        value, path, depth, key = stack.pop()
+        problem = None
+        if isinstance(value, (dict, list)):
+            if depth > limits.depth:
+                problem = ("E603", f"nested deeper than {limits.depth} levels")
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    if isinstance(k, str) and len(k) > limits.string_chars:
+                        problem = ("E603", f"key of {len(k):,} characters (at most {limits.string_chars:,})")
+                        break
+                    stack.append((v, path + (k,), depth + 1, k))
+            else:
+                if key in ("items", "components"):
+                    items += len(value)
+                    if items > limits.items:
+                        problem = ("E603", f"more than {limits.items:,} items and components")
+                stack.extend((v, path + (i,), depth + 1, None) for i, v in enumerate(value))
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            if abs(value) >= 10 ** limits.int_digits:
+                problem = ("E603", f"integer of more than {limits.int_digits} digits")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                problem = ("E604", f"{value!r} is not a finite number")
+        elif isinstance(value, str) and len(value) > limits.string_chars:
+            problem = ("E603", f"string of {len(value):,} characters (at most {limits.string_chars:,})")
+        if problem:
+            where = json_path(path) or "(top level)"
+            line = _line_for(lines, list(path))
+            diags.append(Diagnostic(problem[0], f"{where}: {problem[1]}", Span(source, line, 1) if line else Span(source, 0, 0)))
+            if problem[0] == "E603":
+                break
+    return diags
+
+
+# ---------------------------------------------------------------- country codes
+
+COMMON_CONFUSIONS = {
+    "UK": "GB", "EN": "GB", "NK": "KP", "EL": "GR", "KV": "XK", "KS": "XK", "SP": "ES",
+    "SU": "RU", "YU": "RS", "CS": "RS", "ZR": "CD", "TP": "TL", "BU": "MM", "DD": "DE",
+}
+"""Codes people write for a country that ISO 3166-1 spells otherwise ."""
+
+
+def _country_name(code: str) -> str:
+    import pycountry
+
+    if code == "XK":
+        return "Kosovo"
+    c = pycountry.countries.get(alpha_2=code)
+    return c.name if c else code
+
+
+@lru_cache(maxsize=4096)
+def country_problem(code: str) -> str | None:
+    """None when `code` is an ISO 3166-1 alpha-2 code (or XK, Kosovo) or an ISO 3166-2 subdivision
+    code that exists; otherwise what is wrong, with a suggestion when there is a likely one."""
+    import difflib
+
+    import pycountry
+
+    if "-" in code:
+        cc = code.split("-", 1)[0]
+        wrong = country_problem(cc)
+        if wrong:
+            return f"{code} is not an ISO 3166-2 code: {wrong}"
+        if pycountry.subdivisions.get(code=code):
+            return None
+        subs = {s.code: s.name for s in (pycountry.subdivisions.get(country_code=cc) or [])}
+        close = difflib.get_close_matches(code, list(subs), n=3, cutoff=0.6)
+        tip = "; did you mean " + " or ".join(f"{c} ({subs[c]})" for c in close) + "?" if close else ""
+        return f"{code} is not an ISO 3166-2 subdivision code of {_country_name(cc)}{tip}"
+    if code == "XK" or pycountry.countries.get(alpha_2=code):
+        return None
+    msg = f"{code} is not an ISO 3166-1 code"
+    old = pycountry.historic_countries.get(alpha_2=code)
+    if old:
+        msg += f" (it was {old.name}, withdrawn {getattr(old, 'withdrawal_date', '')})".replace(", withdrawn )", ")")
+    target = COMMON_CONFUSIONS.get(code)
+    if target:
+        return f"{msg}; did you mean {target} ({_country_name(target)})?"
+    return msg + " (ISO 3166-1 alpha-2, or XK for Kosovo)"
+
+
+def country_fields(data, sch: dict):
+    """(path, value) of every country field of `data`: the places the schema gives
+    `$ref: #/$defs/country`, found by walking data and schema together (no list of fields)."""
+    defs = sch.get("$defs", {})
+    stack = [(data, sch, ())]
+    found = []
+    while stack:
+        value, s, path = stack.pop()
+        ref = s.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref[len("#/$defs/"):]
+            if name == "country":
+                if isinstance(value, str):
+                    found.append((path, value))
+                continue
+            if name in defs:
+                stack.append((value, defs[name], path))
+            continue
+        for key in ("allOf", "anyOf", "oneOf"):
+            for sub in s.get(key) or []:
+                stack.append((value, sub, path))
+        if isinstance(value, dict):
+            props = s.get("properties") or {}
+            for k, v in value.items():
+                if k in props:
+                    stack.append((v, props[k], path + (k,)))
+        elif isinstance(value, list) and isinstance(s.get("items"), dict):
+            stack.extend((v, s["items"], path + (i,)) for i, v in enumerate(value))
+    return sorted(found, key=lambda f: json_path(f[0]))
+
+
+def check_countries(data, source: str, lines: dict | None = None, folder: str | None = None) -> list[Diagnostic]:
+    """E607 for every country field whose code does not exist (the schema checks only its shape)."""
+    lines = lines or {}
+    diags = []
+    for path, code in country_fields(data, schema("transaction", folder)):
+        if not _COUNTRY_SHAPE.match(code):
+            continue  # the schema reports the shape (E602)
+        problem = country_problem(code)
+        if problem:
+            line = _line_for(lines, list(path))
+            diags.append(Diagnostic("E607", f"{json_path(path)}: {problem}",
+                                    Span(source, line, 1) if line else Span(source, 0, 0)))
+    return diags
+
+
+_COUNTRY_SHAPE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
 @dataclass
@@ -126,7 +469,8 @@ def validate(data, source: str, lines: dict | None = None, schema_name: str = "t
                 parts = parts + [extra[0]]
         line = _line_for(lines, parts)
         where = path or "(top level)"
-        diags.append(Diagnostic("E602", f"{where}: {message}", Span(source, line, 1) if line else Span(source, 0, 0)))
+        code = "E606" if _impossible_date(err) else "E602"
+        diags.append(Diagnostic(code, f"{where}: {message}", Span(source, line, 1) if line else Span(source, 0, 0)))
     return diags
 
 
@@ -140,6 +484,12 @@ def _line_for(lines: dict, parts: list) -> int:
         parts = parts[:-1]
 
 
+def _impossible_date(err) -> bool:
+    """A date of the right shape that does not exist (2026-02-30): E606, not a shape error."""
+    return (err.validator == "format" and err.validator_value == "date" and isinstance(err.instance, str)
+            and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", err.instance) is not None)
+
+
 def _explain(err) -> str:
     """jsonschema's message, made actionable for the common cases."""
     if err.validator == "additionalProperties":
@@ -148,6 +498,8 @@ def _explain(err) -> str:
         return f"unknown key {', '.join(repr(x) for x in extra)} (allowed here: {allowed})"
     if err.validator == "enum":
         return f"{err.instance!r} is not one of {', '.join(map(str, err.validator_value))}"
+    if _impossible_date(err):
+        return f"{err.instance!r} is not a date that exists"
     if err.validator == "required":
         return err.message.replace("is a required property", "is required")
     if err.validator == "pattern":
@@ -179,12 +531,15 @@ def digest_of(data) -> str:
 
 
 def from_data(data, source: str = "<data>", lines: dict | None = None, folder: str | None = None) -> Transaction:
-    """Validate one transaction given as Python data. Raises ExportctlError (E602)."""
+    """Validate one transaction given as Python data. Raises ExportctlError (E602, E603-E607)."""
+    diags = check_values(data, source, lines)
+    if diags:
+        raise ExportctlError(diags)
     data = _normalise(data)
     if not isinstance(data, dict):
         raise ExportctlError(Diagnostic("E602", f"a transaction is a mapping, not {type(data).__name__}",
                                         Span(source, 1, 1)))
-    diags = validate(data, source, lines, folder=folder)
+    diags = validate(data, source, lines, folder=folder) + check_countries(data, source, lines, folder)
     if diags:
         raise ExportctlError(diags)
     digest = digest_of(data)
@@ -207,6 +562,10 @@ class Record:
         return _record(*self.pending[:1], self.source, *self.pending[1:])
 
 
+def _error(where: str, code: str, message: str, source: str, line: int = 0, col: int = 0) -> Record:
+    return Record(where, error=ExportctlError(Diagnostic(code, message, Span(source, line, col))))
+
+
 def read_text(text: str, source: str, folder: str | None = None, defer: bool = False) -> Iterator[Record]:
     """The transactions in one text: JSON Lines (.jsonl), a JSON document, or YAML documents."""
     if source.endswith(".jsonl") or source.endswith(".ndjson"):
@@ -215,25 +574,21 @@ def read_text(text: str, source: str, folder: str | None = None, defer: bool = F
     stripped = text.lstrip()
     if source.endswith(".json") or stripped.startswith("{") or stripped.startswith("["):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            if source.endswith(".json"):
-                yield Record(source, error=ExportctlError(Diagnostic("E601", f"invalid JSON: {e.msg}", Span(source, e.lineno, e.colno))))
+            data = json_load(text, source)
+        except ExportctlError as e:
+            if source.endswith(".json") or e.diagnostics[0].code != "E601":
+                yield Record(source, error=e)
                 return
         else:
             for i, d in enumerate(data if isinstance(data, list) else [data]):
                 yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0, folder, defer)
             return
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
-        docs = yaml_load_all(text)
+        docs = yaml_documents(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = getattr(e, "problem", None) or str(e)
-        yield Record(source, error=ExportctlError(Diagnostic("E601", f"invalid YAML: {problem}", Span(source, line, col))))
+        yield Record(source, error=ExportctlError(yaml_error(e, source)))
         return
-    docs = [(n, d) for n, d in zip(nodes, docs) if d is not None]
+    docs = [(n, d) for n, d in docs if d is not None]
     if not docs:
         yield Record(source, error=ExportctlError(Diagnostic("E601", "no transaction in the file", Span(source, 1, 1))))
     for i, (node, data) in enumerate(docs):
@@ -241,16 +596,32 @@ def read_text(text: str, source: str, folder: str | None = None, defer: bool = F
         yield _record(data, where, _yaml_lines(node), source, 0, folder, defer)
 
 
+class _TooLong:
+    """Stands for a JSON Lines line longer than the limit (its bytes were skipped, not kept)."""
+
+
 def read_lines(lines, source: str, folder: str | None = None, defer: bool = False) -> Iterator[Record]:
-    """JSON Lines, one record per line, streamed: memory does not grow with the input."""
+    """JSON Lines, one record per line, streamed: memory does not grow with the input. Lines may
+    be bytes (decoded one by one, so a bad byte costs one record, not the rest of the file)."""
+    limit = LIMITS.line_bytes
     for n, line in enumerate(lines, 1):
+        where = f"{source}:{n}"
+        if line is _TooLong or len(line) > limit + 1:
+            yield _error(where, "E603", f"line longer than {limit:,} bytes", source, n, 1)
+            continue
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield _error(where, "E601", f"not UTF-8: byte 0x{line[e.start]:02x} at column {e.start + 1}",
+                             source, n, e.start + 1)
+                continue
         if not line.strip():
             continue
-        where = f"{source}:{n}"
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield Record(where, error=ExportctlError(Diagnostic("E601", f"invalid JSON: {e.msg}", Span(source, n, e.colno))))
+            data = json_load(line, source, n)
+        except ExportctlError as e:
+            yield Record(where, error=e)
             continue
         yield _record(data, where, {"": n}, source, n, folder, defer)
 
@@ -270,38 +641,196 @@ def _record(data, where: str, lines: dict, source: str, line: int, folder: str |
         return Record(where, error=e)
 
 
+SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
+
+
+def bounded_lines(stream, limit: int):
+    """Lines of a stream (bytes or text), none longer than `limit` kept in memory: an over-long
+    line is skipped to its end and stands as _TooLong."""
+    while True:
+        line = stream.readline(limit + 2)
+        if not line:
+            return
+        nl = b"\n" if isinstance(line, bytes) else "\n"
+        if len(line) > limit + 1 and not line.endswith(nl):
+            yield _TooLong   # first, so a caller that stops here never reads an endless line
+            while True:
+                more = stream.readline(limit + 2)
+                if not more or more.endswith(nl):
+                    break
+        else:
+            yield line
+
+
+def _kind(mode: int) -> str:
+    import stat
+
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _reason(e: OSError) -> str:
+    import errno
+
+    if e.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if e.errno == errno.ENOENT:
+        return "no such file (or a dangling symbolic link)"
+    return e.strerror or str(e)
+
+
 def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = False) -> Iterator[Record]:
-    """Read a file, `-` (stdin) or a folder (its .yaml/.yml/.json/.jsonl files, sorted by name)."""
-    import sys
+    """Read a file, `-` (stdin) or a folder (its .yaml/.yml/.json/.jsonl files, sorted by name).
+
+    Only regular files are opened (a FIFO or device is an error, never a hang); a folder is walked
+    without following links out of it or in loops, and every entry that cannot be read is an error
+    record in its place."""
+    import stat
 
     if path == "-":
-        stream = stdin or sys.stdin
-        first = stream.readline()
-        if first.lstrip().startswith("{") and first.rstrip().endswith("}"):
-            # JSON Lines on stdin: stream it
-            yield from read_lines(_chain([first], stream), "<stdin>.jsonl", folder, defer)
-        else:
-            yield from read_text(first + stream.read(), "<stdin>", folder, defer)
-        return
-    p = Path(path)
-    if p.is_dir():
-        for f in sorted(x for x in p.rglob("*") if x.suffix in {".yaml", ".yml", ".json", ".jsonl"} and x.is_file()):
-            yield from read_path(str(f), folder, defer=defer)
-        return
-    if p.suffix in (".jsonl", ".ndjson") and p.is_file():
-        try:
-            with p.open(encoding="utf-8") as fh:
-                yield from read_lines(fh, path, folder, defer)
-        except (OSError, UnicodeDecodeError) as e:
-            yield Record(path, error=ExportctlError(Diagnostic("E601", f"cannot read {path}: {e}", Span(path, 0, 0))))
+        yield from _read_stdin(stdin, folder, defer)
         return
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        yield Record(path, error=ExportctlError(Diagnostic("E601", f"cannot read {path}: {reason}", Span(path, 0, 0))))
+        st = os.stat(path)
+    except OSError as e:
+        yield _error(path, "E601", f"cannot read {path}: {_reason(e)}", path)
+        return
+    if stat.S_ISDIR(st.st_mode):
+        yield from _read_folder(path, folder, defer)
+    elif not stat.S_ISREG(st.st_mode):
+        yield _error(path, "E609", f"cannot read {path}: {_kind(st.st_mode)}; only regular files, folders and "
+                                   "- (stdin) are read", path)
+    else:
+        yield from _read_file(path, folder, defer)
+
+
+def _read_file(path: str, folder: str | None, defer: bool) -> Iterator[Record]:
+    import stat
+
+    try:
+        # O_NONBLOCK: a FIFO swapped in after the stat must not hang the open
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        yield _error(path, "E601", f"cannot read {path}: {_reason(e)}", path)
+        return
+    fh = os.fdopen(fd, "rb")
+    with fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            yield _error(path, "E609", f"cannot read {path}: {_kind(st.st_mode)}", path)
+            return
+        try:
+            os.set_blocking(fd, True)
+            if path.endswith((".jsonl", ".ndjson")):
+                yield from read_lines(bounded_lines(fh, LIMITS.line_bytes), path, folder, defer)
+                return
+            if st.st_size > LIMITS.file_bytes:
+                yield _error(path, "E603", f"file of {st.st_size:,} bytes (at most {LIMITS.file_bytes:,}); "
+                                           "split it, or use JSON Lines", path)
+                return
+            raw = fh.read(LIMITS.file_bytes + 1)
+        except OSError as e:
+            yield _error(path, "E601", f"cannot read {path}: {_reason(e)}", path)
+            return
+    if len(raw) > LIMITS.file_bytes:
+        yield _error(path, "E603", f"file larger than {LIMITS.file_bytes:,} bytes", path)
+        return
+    text = _decode(raw, path)
+    if isinstance(text, Record):
+        yield text
         return
     yield from read_text(text, path, folder, defer)
+
+
+def _decode(raw: bytes, source: str):
+    """UTF-8 text, or an error record at the line and column of the first bad byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        return _error(source, "E601", f"not UTF-8: byte 0x{raw[e.start]:02x}", source, line, col)
+
+
+def _read_stdin(stdin, folder, defer) -> Iterator[Record]:
+    import sys
+
+    stream = stdin or sys.stdin
+    stream = getattr(stream, "buffer", stream)  # bytes when there are bytes to read
+    lines = bounded_lines(stream, LIMITS.line_bytes)
+    first = next(lines, "")
+    head = first.decode("utf-8", "replace") if isinstance(first, bytes) else first
+    if first is not _TooLong and head.lstrip().startswith("{") and head.rstrip().endswith("}"):
+        # JSON Lines on stdin: stream it
+        yield from read_lines(_chain([first], lines), "<stdin>.jsonl", folder, defer)
+        return
+    if first is _TooLong:
+        yield _error("<stdin>", "E603", f"stdin: first line longer than {LIMITS.line_bytes:,} bytes", "<stdin>", 1, 1)
+        return
+    rest = stream.read(LIMITS.file_bytes + 1 - len(first))
+    raw = first + rest
+    if len(raw) > LIMITS.file_bytes:
+        yield _error("<stdin>", "E603", f"stdin holds more than {LIMITS.file_bytes:,} bytes; use JSON Lines",
+                     "<stdin>", 1, 1)
+        return
+    text = _decode(raw, "<stdin>") if isinstance(raw, bytes) else raw
+    if isinstance(text, Record):
+        yield text
+        return
+    yield from read_text(text, "<stdin>", folder, defer)
+
+
+def walk(root: str) -> Iterator[tuple[str, str | None]]:
+    """(path, None) for each transaction file under `root`, or (path, problem) for an entry that
+    cannot be read: in sorted order, without recursion, never following a link out of `root`, to a
+    folder, or in a loop."""
+    import stat
+
+    base = os.path.realpath(root)
+    stack = [root]
+    while stack:
+        here = stack.pop()
+        try:
+            with os.scandir(here) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            yield here, f"cannot read folder {here}: {_reason(e)}"
+            continue
+        subdirs = []
+        for entry in entries:
+            p = entry.path
+            try:
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISLNK(st.st_mode):
+                    target = os.path.realpath(p)
+                    st = os.stat(p)
+                    if stat.S_ISDIR(st.st_mode):
+                        yield p, "a symbolic link to a folder; not followed"
+                        continue
+                    if os.path.commonpath([base, target]) != base:
+                        yield p, "a symbolic link out of the folder; not followed"
+                        continue
+            except OSError as e:
+                yield p, _reason(e)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                subdirs.append(p)
+            elif not stat.S_ISREG(st.st_mode):
+                yield p, _kind(st.st_mode)
+            elif entry.name.endswith(SUFFIXES):
+                yield p, None
+        stack.extend(reversed(subdirs))
+
+
+def _read_folder(root: str, folder: str | None, defer: bool) -> Iterator[Record]:
+    for p, problem in sorted(walk(root), key=lambda x: Path(x[0]).parts):
+        if problem:
+            yield _error(p, "E609", f"cannot read {p}: {problem}", p)
+        else:
+            yield from _read_file(p, folder, defer)
 
 
 def _chain(first, rest):

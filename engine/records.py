@@ -218,9 +218,9 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
     prev_hash: str | None = GENESIS  # what the next record's prev must be
     prev_seq: int | None = -1
     head: str | None = None
-    with open(path, "rb") as fh:
+    with _open_regular(path) as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_SH)  # a snapshot between appends
-        for lineno, raw in enumerate(fh, 1):
+        for lineno, raw in enumerate(_lines(fh), 1):
             terminated = raw.endswith(b"\n")
             line = raw[:-1] if terminated else raw
             kind, payload = _classify(line)
@@ -232,12 +232,17 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
                 problems.append(Problem(lineno, "R005", msg))
                 continue
             if kind == "unreadable":
-                problems.append(Problem(lineno, "R001", f"unreadable: {payload}"))
+                code = "E802" if payload.startswith("not a canonical") else (
+                    "E803" if payload.startswith(("line of", "nested")) else "R001")
+                problems.append(Problem(lineno, code, f"unreadable: {payload}"))
                 continue
             rec = payload
             count += 1
             if kind == "edited":
                 problems.append(Problem(lineno, "R002", "edited: hash does not match the record's content"))
+            if kind == "malformed":
+                problems.append(Problem(lineno, "E802", "edited: the line is not the record's canonical JSON "
+                                                        "(spacing, key order or escapes changed)"))
             if prev_hash is not None and rec.get("prev") != prev_hash:
                 problems.append(
                     Problem(
@@ -261,6 +266,37 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
 
 
 # --- internals -------------------------------------------------------------
+
+
+def _open_regular(path):
+    """Open for reading, refusing (OSError) anything but a regular file: a FIFO must not hang."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IsADirectoryError(0, "not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _lines(fh) -> Iterator[bytes]:
+    """The file's lines, an over-long one cut to its first limit + 1 bytes (memory stays bounded)."""
+    from .facts import LIMITS
+
+    limit = LIMITS.record_line_bytes + 1
+    while True:
+        line = fh.readline(limit)
+        if not line:
+            return
+        if len(line) >= limit and not line.endswith(b"\n"):
+            while True:
+                more = fh.readline(limit)
+                if not more or more.endswith(b"\n"):
+                    line += b"\n"
+                    break
+        yield line
+
 
 
 def _timestamp(now: datetime | None) -> str:
@@ -342,7 +378,7 @@ def _last_valid(fd: int, size: int) -> tuple[dict[str, Any] | None, bool]:
             return payload, unterminated
         if kind == "torn":
             continue
-        what = "edited" if kind == "edited" else f"unreadable ({payload})"
+        what = "edited" if kind in ("edited", "malformed") else f"unreadable ({payload})"
         raise ChainError(
             f"line {lineno_from_end} from the end is {what}; refusing to chain onto it, run verify()"
         )
@@ -355,11 +391,45 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
+class _Malformed(ValueError):
+    """A line that parses only by guessing: a duplicate key or a non-finite number."""
+
+
+def _strict_pairs(pairs):
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        keys = [k for k, _ in pairs]
+        dup = next(k for i, k in enumerate(keys) if k in keys[:i])
+        raise _Malformed(f"duplicate key {dup!r}")
+    return d
+
+
+def _no_constant(name):
+    raise _Malformed(f"{name} is not a number JSON allows")
+
+
 def _classify(line: bytes) -> tuple[str, Any]:
-    """Sort a line into record / edited / torn / unreadable, as verify and append agree."""
+    """Sort a line into record / edited / malformed / torn / unreadable, as verify and append agree.
+
+    A record counts only if its bytes are exactly its canonical JSON: any edit a reader could see
+    (a duplicate key, reordered keys, escapes, spaces) changes those bytes."""
+    from .facts import LIMITS, _too_deep
+
+    if len(line) > LIMITS.record_line_bytes:
+        return "unreadable", f"line of {len(line):,} bytes (at most {LIMITS.record_line_bytes:,})"
     try:
-        obj = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _too_deep(text, LIMITS.record_depth) is not None:
+        return "unreadable", f"nested deeper than {LIMITS.record_depth} levels"
+    try:
+        if text is None:
+            raise ValueError("not UTF-8")
+        obj = json.loads(text, object_pairs_hook=_strict_pairs, parse_constant=_no_constant)
+    except _Malformed as e:
+        return "unreadable", f"not a canonical record: {e}"
+    except (ValueError, RecursionError):
         if line and (line.startswith(_RECORD_PREFIX) or _RECORD_PREFIX.startswith(line)):
             return "torn", None
         return "unreadable", "not JSON"
@@ -368,10 +438,13 @@ def _classify(line: bytes) -> tuple[str, Any]:
     body = {k: v for k, v in obj.items() if k != "hash"}
     try:
         ok = digest(body) == obj["hash"]
-    except ValueError:  # NaN/Infinity cannot be canonical
-        ok = False
+        canonical = canonical_json(obj).encode("utf-8") == line
+    except (TypeError, ValueError):  # NaN/Infinity cannot be canonical
+        ok = canonical = False
     if not ok:
         return "edited", obj
     if set(obj) != _FIELDS:
         return "unreadable", "not a decision record (fields differ)"
+    if not canonical:
+        return "malformed", obj
     return "record", obj

@@ -62,15 +62,35 @@ class Coll:
 
 
 _NORM_CACHE: dict[str, str] = {}
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_NON_ALNUM = re.compile(r"[\W_]+")
+
+# Cyrillic and Greek letters that look like Latin ones (Unicode confusables, the letters a name
+# on a restricted-party list can be spelt with to evade a match): folded to the Latin letter.
+_CONFUSABLES = str.maketrans({
+    **dict(zip("АВСЕНІЈКМОРЅТХУҮӀ", "ABCEHIJKMOPSTXYYI")),
+    **dict(zip("авсеніјкморѕтхуүӏһԁԛԝ", "abcehijkmopstxyylhdqw")),
+    **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX")),
+    **dict(zip("αβεικνορτυχ", "abeiknoptux")),
+})
+
+
+def _fold(s: str) -> str:
+    """NFKC (fullwidth and compatibility forms), look-alike letters to Latin, accents dropped."""
+    import unicodedata
+
+    s = unicodedata.normalize("NFKC", s).translate(_CONFUSABLES)
+    s = unicodedata.normalize("NFKD", s)
+    return "".join(c for c in s if not unicodedata.combining(c))
 
 
 def norm(s: str) -> str:
-    """How set membership compares strings: case and punctuation do not matter
-    ("Sierra Nevada Corp." matches "SIERRA NEVADA CORP")."""
+    """How set membership compares strings: case, punctuation, accents and look-alike letters do
+    not matter ("Sierra Nevada Corp." matches "SIERRA NEVADA CORP"; "Сhina" with a Cyrillic С
+    matches "China")."""
     r = _NORM_CACHE.get(s)
     if r is None:
-        r = _NON_ALNUM.sub(" ", s.casefold()).strip()
+        t = s if s.isascii() else _fold(s)
+        r = _NON_ALNUM.sub(" ", t.casefold()).strip()
         if len(_NORM_CACHE) < 100_000:
             _NORM_CACHE[s] = r
     return r
