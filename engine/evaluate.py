@@ -226,12 +226,16 @@ _LIST_NAMES = {"eccn": "ECCN", "usml": "USML entry", "eu": "EU Annex I entry", "
 
 
 def _within(value: str, entries: tuple) -> bool:
-    """`9A515.a.1` is within `9A515`, `XV(e)(12)` within `XV(e)` and `XV`, but `XVI(a)` is not within `XV`."""
+    """`9A515.a.1` is within `9A515` and `9`, `XV(e)(12)` within `XV(e)` and `XV`; but `XVI(a)` is not
+    within `XV`, nor `10.A.1` within `1`: a prefix that ends inside a run of digits or of roman
+    numerals does not count."""
     for e in entries:
         if value == e:
             return True
-        if value.startswith(e) and (e[-1] in ".(" or value[len(e)] in ".("):
-            return True
+        if e and value.startswith(e):
+            a, b = e[-1], value[len(e)]
+            if not ((a.isdigit() and b.isdigit()) or (a in "IVXLC" and b in "IVXLC")):
+                return True
     return False
 
 
