@@ -47,7 +47,7 @@ from operator import itemgetter
 from . import ast as A
 from .compile import Coll, Compiler, Ctx, _combine, _members_fn, arith, compare, truth
 from .compile import starts as _starts_3v
-from .evaluate import ORDER, CompiledConflict, CompiledRegime, CompiledRule, _in_force, _resolve
+from .evaluate import ORDER, CompiledConflict, CompiledRegime, CompiledRule, _in_force, _resolve, _scope_findings
 from .evaluate import evaluate as plain_evaluate
 from .values import Node, SetValue, norm
 
@@ -1251,7 +1251,13 @@ class FastEvaluator:
                     st = self._applies(plan, ctx)
                 if st is False:
                     continue
+            else:
+                st = True
             items = tx.get("items") or []
+            if st is True and plan.reg.encodes:        # items outside the encoded scope are findings too
+                ctx = ctx or Ctx(tx, day)
+                prog.prime(ctx)
+                out.extend(f["rule"] for f in _scope_findings(plan.reg, ctx, items))
             simple, ids, exc_fast = plan.simple, plan.ids, plan.exc_fast
             for k, i, st in plan.fn(tx, items, DATE, out):
                 if st is True:
