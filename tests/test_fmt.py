@@ -157,7 +157,7 @@ def test_fmt_unreadable_file_exit_2(tmp_path):
 
 SMALL = [p for p in BUNDLED if p.parent.name in ("mtcr", "wassenaar")]
 # Shrinking a whole policy is slow and the seed already names the failing example.
-SETTINGS = settings(max_examples=20, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=12, deadline=None, derandomize=True,
                     phases=[Phase.explicit, Phase.reuse, Phase.generate],
                     suppress_health_check=[HealthCheck.too_slow])
 _SEGMENTS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[^"#]+')
