@@ -106,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     x.add_argument("--fail-on", choices=("change",), default=None)
     x.add_argument("--policies-path", default="policies", metavar="PATH", help="where the policies sit in the repository")
+
+    f = sub.add_parser("fmt", help="rewrite policy files in the canonical layout (comments kept)")
+    f.add_argument("paths", nargs="*", metavar="PATH", help="policy files or folders (default: the policy folder); - reads stdin")
+    f.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
+    f.add_argument("--diff", action="store_true", help="write nothing; print what would change as a unified diff")
+    f.add_argument("--policies", metavar="DIR", help="policy folder when no PATH is given (default: the bundled policies)")
+
+    ls = sub.add_parser("lsp", help="the language server for editors (stdio; needs the `lsp` extra)")
+    ls.add_argument("--stdio", action="store_true", help="speak LSP over stdin/stdout (the default and only transport)")
     return p
 
 
@@ -270,8 +279,25 @@ def cmd_diff(args, io: IO) -> int:
     return run_diff(args, io)
 
 
+def cmd_fmt(args, io: IO) -> int:
+    from .fmt import run_fmt
+
+    return run_fmt(args, io)
+
+
+def cmd_lsp(args, io: IO) -> int:
+    try:
+        from .lsp import serve
+    except ImportError as e:  # pygls missing: usage problem, not an engine bug
+        io.err(f"exportctl lsp: the language server needs the `lsp` extra ({e.name} is not installed)\n"
+               "try: pip install 'exportctl[lsp]'")
+        return EXIT_BAD_INPUT
+    return serve()
+
+
 COMMANDS = {"evaluate": cmd_evaluate, "check": cmd_check, "test": cmd_test, "docs": cmd_docs,
-            "records": cmd_records, "diff": cmd_diff}
+            "records": cmd_records, "diff": cmd_diff,
+            "fmt": cmd_fmt, "lsp": cmd_lsp}
 
 
 if __name__ == "__main__":  # pragma: no cover
