@@ -41,7 +41,7 @@ def run(host: str, port: int, settings, log_level: str = "info", ready=None) -> 
 
     app = _create(settings)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, server_header=False,
-                            timeout_keep_alive=5, limit_concurrency=256, h11_max_incomplete_event_size=64 * 1024)
+                            timeout_keep_alive=30, limit_concurrency=256, h11_max_incomplete_event_size=64 * 1024)
     server = uvicorn.Server(config)
     if ready:
         ready(app)

@@ -19,6 +19,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Base(str):
+    """The server's base URL, carrying its process id (the load benchmark reads its memory)."""
+
+    pid: int = 0
+
+
 @contextlib.contextmanager
 def running(*args: str, env: dict | None = None, wait: float = 60.0):
     """Yield the base URL of a server started with `exportctl serve ARGS`; stop it after."""
@@ -27,7 +33,8 @@ def running(*args: str, env: dict | None = None, wait: float = 60.0):
            "serve", "--port", str(port), "--log-level", "warning", *args]
     log = tempfile.TemporaryFile(mode="w+")     # a pipe nobody reads could fill and stall the server
     proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=log, stderr=log, text=True)
-    base = f"http://127.0.0.1:{port}"
+    base = Base(f"http://127.0.0.1:{port}")
+    base.pid = proc.pid
     try:
         deadline = time.monotonic() + wait
         while True:

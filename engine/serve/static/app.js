@@ -337,7 +337,9 @@ async function evaluate() {
   $("evaluate").disabled = true;
   try {
     const r = await api("POST", "/v1/decisions" + q, body, type);
-    if (!r.ok) {
+    if (!r.ok) {   // never leave an older decision beside a transaction that was not evaluated
+      $("result").replaceChildren(el("p", {class: "hint"}, "Not evaluated: fix the problems marked in the transaction, then evaluate again."));
+      $("print").disabled = true;
       showProblems(r.data.problems && r.data.problems.length ? r.data.problems : [{message: r.data.message || String(r.data)}]);
       return;
     }
@@ -533,7 +535,11 @@ async function start() {
   state.lists = enumOf(schemaAt(["end_user", "lists"]));
   state.itemTypes = enumOf(schemaAt(["items", 0, "type"]));
   state.txKinds = enumOf(schemaAt(["kind"]));
-  if (pol.ok) $("policy-meta").textContent = pol.data.regimes.map((r) => `${r.regime}${r.binding ? "" : " (advisory)"} ${r.version || ""}`.trim()).join(" · ");
+  if (pol.ok) {
+    const ids = (b) => pol.data.regimes.filter((r) => r.binding === b).map((r) => r.regime).join(", ");
+    $("policy-meta").textContent = `Binding: ${ids(true)} · advisory: ${ids(false)} · policies ${pol.data.policy_digest.slice(0, 19)}…`;
+    $("policy-meta").title = pol.data.regimes.map((r) => `${r.regime}: ${r.version || ""}`).join("\n");
+  }
   $("example").replaceChildren();
   for (const e of (ex.ok ? ex.data.examples : [])) $("example").append(el("option", {value: e.name, title: e.title}, e.name));
   const wanted = new URLSearchParams(location.search).get("example");
