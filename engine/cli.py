@@ -99,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("file", metavar="FILE")
     v.add_argument("--format", choices=("text", "json"), default="text")
 
+    w = sub.add_parser("serve", help="the decision API and a page for people, on a local web server")
+    w.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--policies", metavar="DIR", help="policy folder (default: the bundled policies), loaded once")
+    w.add_argument("--record", metavar="FILE", help="append every decision to a hash-chained JSON Lines record file")
+    w.add_argument("--token", metavar="TOKEN", help="bearer token the API requires (or EXPORTCTL_TOKEN); "
+                   "needed when binding to anything but loopback")
+    w.add_argument("--max-body", type=int, default=1 << 20, metavar="BYTES", help="largest single transaction (413 above)")
+    w.add_argument("--max-batch-body", type=int, default=64 << 20, metavar="BYTES", help="largest JSON Lines batch")
+    w.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="time limit to read and decide a request")
+    w.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+
     x = sub.add_parser("diff", help="what a policy change does to golden cases and recorded transactions")
     x.add_argument("base", nargs="?", default="HEAD", help="git revision or policy folder (default: HEAD)")
     x.add_argument("head", nargs="?", default=None, help="git revision or policy folder (default: the working tree)")
@@ -295,9 +307,39 @@ def cmd_lsp(args, io: IO) -> int:
     return serve()
 
 
+def cmd_serve(args, io: IO, env=None) -> int:
+    """Load the policies (a broken folder refuses to start), then serve until interrupted."""
+    try:
+        from . import serve
+        from .serve.app import Settings
+    except ImportError as e:
+        io.err(f"exportctl serve needs the web extra: pip install 'exportctl[web]' ({e})")
+        return EXIT_BAD_INPUT
+    token = args.token or (env if env is not None else os.environ).get(serve.TOKEN_ENV) or None
+    if not serve.is_loopback(args.host) and not token:
+        io.err(f"exportctl serve: binding to {args.host} (not loopback) needs a bearer token: "
+               f"--token TOKEN or {serve.TOKEN_ENV}")
+        return EXIT_BAD_INPUT
+    settings = Settings(policies=args.policies, record=args.record, token=token, max_body=args.max_body,
+                        max_batch_body=args.max_batch_body, timeout=args.timeout,
+                        allowed_hosts=serve.allowed_hosts(args.host))
+    try:
+        serve.run(args.host, args.port, settings, log_level=args.log_level,
+                  ready=lambda app: io.err(f"exportctl serve: policies {app.state.desk.ps.digest[:19]}..., "
+                                           f"http://{args.host}:{args.port}/ (Ctrl-C to stop)"))
+    except ExportctlError as e:     # the `check` diagnostics, with their source lines
+        from .policyset import load
+        from .render import diagnostics_text
+
+        sources = {p.path: p.text for p in load(args.policies).policies}
+        io.err(diagnostics_text(e.diagnostics, sources, color=io.color_err))
+        io.err("exportctl serve: not started (fix the policies, then `exportctl check`)")
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
 COMMANDS = {"evaluate": cmd_evaluate, "check": cmd_check, "test": cmd_test, "docs": cmd_docs,
-            "records": cmd_records, "diff": cmd_diff,
-            "fmt": cmd_fmt, "lsp": cmd_lsp}
+            "records": cmd_records, "diff": cmd_diff, "fmt": cmd_fmt, "lsp": cmd_lsp, "serve": cmd_serve}
 
 
 if __name__ == "__main__":  # pragma: no cover
