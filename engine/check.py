@@ -4,6 +4,8 @@ schema, clauses, exceptions. Returns every diagnostic, not just the first."""
 from __future__ import annotations
 
 import difflib
+import re
+from functools import lru_cache
 
 from . import ast as A
 from .diagnostics import Diagnostic
@@ -76,6 +78,7 @@ class Checker:
     # ------------------------------------------------------------ entry point
     def run(self) -> list[Diagnostic]:
         self._descend = structure(self)
+        country_codes(self)
         seen_regime: dict[str, A.Policy] = {}
         seen_rule: dict[str, A.Rule] = {}
         for p in self.policies:
@@ -597,3 +600,84 @@ def _set_target(checker: "Checker", p: A.Policy, parts: tuple):
         if other is not None and any(s.name == parts[1] for s in other.sets):
             return (other.regime, parts[1])
     return None
+
+
+# ---------------------------------------------------------------- country codes in sets
+
+_COUNTRY_TITLE = re.compile(r"countr|destination|member states|participating states|partners|country group", re.I)
+_CODE = re.compile(r"^[A-Z]{2}$")
+_USUAL_MISTAKES = {"UK": "GB", "EL": "GR", "EN": "GB", "SP": "ES", "KV": "XK"}
+
+
+@lru_cache(maxsize=1)
+def iso_alpha2() -> frozenset:
+    """ISO 3166-1 alpha-2 codes, and XK (Kosovo), which the transaction schema allows."""
+    import pycountry
+
+    return frozenset(c.alpha_2 for c in pycountry.countries) | {"XK"}
+
+
+def _country_fields(schema: dict) -> set:
+    """Names of the transaction's fields that hold a country (a `$defs/country` or a list of them)."""
+    out: set = set()
+    todo = [schema]
+    seen = 0
+    while todo and seen < 10_000:
+        node = todo.pop()
+        seen += 1
+        if isinstance(node, dict):
+            for k, v in (node.get("properties") or {}).items():
+                ref = v.get("$ref") or (v.get("items") or {}).get("$ref") if isinstance(v, dict) else None
+                if ref == "#/$defs/country":
+                    out.add(k)
+            todo.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            todo.extend(v for v in node if isinstance(v, (dict, list)))
+    return out
+
+
+def country_codes(checker: "Checker") -> None:
+    """A two-letter upper-case member of a set of countries (a set compared with a country field,
+    one built into such a set, or one whose title says it lists countries) must be an ISO 3166-1
+    alpha-2 code: `UK` for GB would silently never match."""
+    fields = _country_fields(checker.schema.root) or {"destination", "ship_from", "country", "origin"}
+    marked: set = set()
+    for p in checker.policies:
+        for s in p.sets:
+            if s.title and _COUNTRY_TITLE.search(s.title):
+                marked.add((p.regime, s.name))
+        exprs = ([a.condition for a in p.applies] + [d.body for d in p.defines]
+                 + [r.when for r in list(p.rules) + list(p.conflicts) if r.when is not None])
+        todo = list(exprs)
+        while todo:
+            e = todo.pop()
+            if isinstance(e, A.In) and isinstance(e.left, A.Ref) and e.left.parts[-1] in fields \
+                    and isinstance(e.right, A.Ref):
+                tgt = _set_target(checker, p, e.right.parts)
+                if tgt is not None:
+                    marked.add(tgt)
+            todo.extend(A.children(e))
+    by_key = {(p.regime, s.name): (p, s) for p in checker.policies for s in p.sets}
+    todo = list(marked)
+    while todo:      # a set built into a country set lists countries too
+        p, s = by_key[todo.pop()]
+        for _, term in s.terms:
+            if isinstance(term, A.Ref):
+                tgt = _set_target(checker, p, term.parts)
+                if tgt is not None and tgt not in marked:
+                    marked.add(tgt)
+                    todo.append(tgt)
+    codes = iso_alpha2()
+    for key in sorted(marked):
+        p, s = by_key[key]
+        for _, term in s.terms:
+            if not isinstance(term, A.SetLiteral):
+                continue
+            for m in term.members:
+                if _CODE.match(m.value) and m.value not in codes:
+                    guess = _USUAL_MISTAKES.get(m.value)
+                    options = [guess] if guess else difflib.get_close_matches(m.value, sorted(codes), n=3, cutoff=0.5)
+                    hint = ("did you mean " + " or ".join(f"`{o}`" for o in options) + "? " if options else "") + \
+                        "set members compared with countries are ISO 3166-1 alpha-2 codes (XK for Kosovo)"
+                    checker.err("E211", f"`{m.value}` in set `{s.name}` is not an ISO 3166-1 country code", m.span,
+                                hint=hint)
