@@ -21,6 +21,45 @@ def policies_root() -> Path:
     return installed if (installed / "schema").is_dir() else here.parent / "policies"
 
 
+def checkout_policies(start: Path | None = None) -> Path | None:
+    """The `policies/` folder of the checkout the user is in: from `start` (the cwd) upwards to
+    the git root (the folder that holds `.git`), the first `policies/` with `*/*.policy` files;
+    outside a git repository only `start` itself is looked at. None when there is none."""
+    here = (start or Path.cwd()).resolve()
+    in_git = any((d / ".git").exists() for d in (here, *here.parents))
+    for d in (here, *here.parents):
+        cand = d / "policies"
+        try:
+            if cand.is_dir() and any(cand.glob("*/*.policy")):
+                return cand
+        except OSError:
+            pass
+        if not in_git or (d / ".git").exists():
+            return None
+    return None
+
+
+def resolve_policies(given, io=None) -> Path:
+    """The policy folder a command uses: `--policies DIR` when given; else the checkout's
+    `policies/` when the user is in one (said on stderr when it is not the installed copy,
+    e.g. after a non-editable `pip install .`); else the bundled policies."""
+    if given:
+        return Path(given)
+    bundled = policies_root()
+    local = checkout_policies()
+    if local is None:
+        return bundled
+    try:
+        same = local.resolve() == bundled.resolve()
+    except OSError:
+        same = False
+    if not same and io is not None:
+        shown = _display(local, local)
+        io.err(f"exportctl: using policies from {shown} (the checkout), not the installed copy "
+               "(--policies DIR chooses another)")
+    return local
+
+
 def policy_files(root: Path, problems: list | None = None) -> list[Path]:
     """Every `*.policy` below `root`. A symlink is followed only when it points inside `root`
     (a workspace of linked folders works), each real folder is read once (no loops), and a
