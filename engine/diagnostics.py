@@ -21,6 +21,7 @@ CODES: dict[str, str] = {
     "E106": "policy file too large",
     "E107": "too many declarations",
     "E108": "unknown escape in a string",
+    "E110": "set literal with too many members",
     "E109": "policy folder entry not read (link out of the folder, broken or in a loop)",
     "E201": "unknown name",
     "E202": "duplicate name",

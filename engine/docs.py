@@ -1082,6 +1082,13 @@ EXPLANATIONS: dict[str, dict] = {
         "kind": "text",
         "fix": "Copy the regime's folder into the policy folder, or point the link at a folder inside it.",
     },
+    "E110": {
+        "what": "A set literal `{...}` (or an argument list) has more than 10,000 members.",
+        "why": "A bound on the work and memory one literal can ask of the parser.",
+        "example": "policies/demo/demo.policy:3:80012: E110 more than 10,000 members or arguments in one list",
+        "kind": "text",
+        "fix": "Split the set into several sets and join them: `set all = part1 + part2`.",
+    },
     "E201": {
         "what": "A name is used that no set or definition of this regime (or of a regime it `use`s) defines, "
                 "or a name that is not a set is used where a set is needed.",

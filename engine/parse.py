@@ -41,6 +41,7 @@ MAX_STRING = 10_000         # characters in one string literal, quotes included
 MAX_NUMBER = 100            # characters in one number
 MAX_FILE = 1_000_000        # characters in one policy file
 MAX_DECLARATIONS = 5_000    # declarations in one policy file
+MAX_MEMBERS = 10_000        # members of one set literal { ... }
 
 _ESCAPE = re.compile(r'\\(.?)', re.S)
 
@@ -388,7 +389,7 @@ def _prescan(text: str, file: str) -> None:
     if len(text) > MAX_FILE:
         fail("E106", f"the policy file has {len(text):,} characters, more than the limit of {MAX_FILE:,}",
              MAX_FILE, hint="split the regime's lists into a shared policy (`use`) or shorten it")
-    levels = [[0, 0]]        # per open bracket: [quantifiers, operators since the last and/or/,]
+    levels = [[0, 0, 0]]     # per open bracket: [quantifiers, operators since the last and/or/,, commas]
     depth = 1
     declarations = 0
     for m in _TOKENS.finditer(text):
@@ -408,7 +409,7 @@ def _prescan(text: str, file: str) -> None:
             continue
         if kind == "word":
             if tok in _CLAUSES and len(levels) == 1:
-                levels[0] = [0, 0]
+                levels[0] = [0, 0, 0]
                 depth = 1
                 if tok in _DECLARATIONS:
                     declarations += 1
@@ -435,13 +436,17 @@ def _prescan(text: str, file: str) -> None:
         elif kind == "sep":
             depth -= levels[-1][1]
             levels[-1][1] = 0
+            levels[-1][2] += 1
+            if levels[-1][2] >= MAX_MEMBERS:
+                fail("E110", f"more than {MAX_MEMBERS:,} members or arguments in one list", m.start(),
+                     hint="split the set into several sets and join them: set all = part1 + part2")
             continue
         elif kind == "open":
-            levels.append([0, 0])
+            levels.append([0, 0, 0])
             depth += 1
         elif kind == "close":
             if len(levels) > 1:
-                q, o = levels.pop()
+                q, o, _ = levels.pop()
                 depth -= 1 + q + o
             continue
         if depth > MAX_DEPTH:
