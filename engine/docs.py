@@ -1599,7 +1599,7 @@ def run_examples(markdown: str, policies: str | None = None) -> str:
     return "".join(out_parts)
 
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$")
 
 
 def _example_file(folder: str, name: str) -> Path:
@@ -1608,9 +1608,9 @@ def _example_file(folder: str, name: str) -> Path:
     or otherwise odd name fails the build rather than write outside."""
     resolved = (Path(folder) / name).resolve()
     base = Path(folder).resolve()
-    if not _SAFE_NAME.match(name) or ".." in name.split("/") or base not in resolved.parents:
+    if not _SAFE_NAME.match(name) or {".", ".."} & set(name.split("/")) or base not in resolved.parents:
         raise ExampleFailed(f"a code block's title={name!r} is not a plain file name inside the example's folder "
-                            "(letters, digits, _ . - and /; no `..`, no absolute path): refusing to write it")
+                            "(letters, digits, _ . - and /; no `..` or `.` part, no absolute path): refusing to write it")
     return resolved
 
 

@@ -36,7 +36,7 @@ def run(argv, cwd: Path, monkeypatch) -> tuple[int, str, str]:
     return code, o.getvalue(), e.getvalue()
 
 
-@pytest.mark.parametrize("name", ["../../escaped.txt", "/tmp/exportctl-escaped.txt", "a/../../x", ".hidden/../../y"])
+@pytest.mark.parametrize("name", ["../../escaped.txt", "/tmp/exportctl-escaped.txt", "a/../../x", ".hidden/../../y", ".."])
 def test_a_titled_block_never_writes_outside_the_example_folder(tmp_path, monkeypatch, name):
     page = f'```yaml title="{name}"\nowned: true\n```\n\n<!-- run: exportctl --version -->\n'
     monkeypatch.chdir(tmp_path)
@@ -47,7 +47,7 @@ def test_a_titled_block_never_writes_outside_the_example_folder(tmp_path, monkey
 
 
 def test_a_plain_titled_block_still_works(tmp_path, monkeypatch):
-    page = '```yaml title="cases/a.yaml"\nx: 1\n```\n\n<!-- run: exportctl --version -->\n'
+    page = '```yaml title=".github/a.yaml"\nx: 1\n```\n\n<!-- run: exportctl --version -->\n'
     out = docs.run_examples(page)
     assert "exportctl" in out and "<!-- run" not in out
 
