@@ -18,7 +18,7 @@ def texts() -> dict[str, str]:
         "not-chain": H + R.format("not " * 3000 + "true"),
         "minus-chain": H + "define x = " + "- " * 3000 + "1\n",
         "arith-chain": H + "define x = " + " + ".join(["1"] * 20000) + "\n",
-        "and-chain": H + R.format(" and ".join(["true"] * 20000)),
+        "and-chain": H + R.format(" and ".join(["true"] * 5000)),
         "quantifier-nest": H + R.format("any a in items: " * 500 + "true"),
         "escape-x": H + 'define x = "\\x41"\n',
         "escape-u": H + 'define x = "\\u00e9"\n',
