@@ -105,7 +105,16 @@ def _shared_bases(root: Path) -> dict:
 
 
 def case_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.glob("*/cases/*.yaml") if p.is_file())
+    """Case files of the policy folder; none reached through a link out of it."""
+    inside = root.resolve()
+    out = []
+    for p in root.glob("*/cases/*.yaml"):
+        try:
+            if p.is_file() and (p.resolve() == inside or inside in p.resolve().parents):
+                out.append(p)
+        except (OSError, RuntimeError):
+            continue
+    return sorted(out)
 
 
 def folder_regimes(ps: PolicySet) -> dict:

@@ -4,6 +4,8 @@ schema, clauses, exceptions. Returns every diagnostic, not just the first."""
 from __future__ import annotations
 
 import difflib
+import re
+from functools import lru_cache
 
 from . import ast as A
 from .diagnostics import Diagnostic
@@ -75,6 +77,8 @@ class Checker:
 
     # ------------------------------------------------------------ entry point
     def run(self) -> list[Diagnostic]:
+        self._descend = structure(self)
+        country_codes(self)
         seen_regime: dict[str, A.Policy] = {}
         seen_rule: dict[str, A.Rule] = {}
         for p in self.policies:
@@ -354,7 +358,7 @@ class Checker:
                              f"not {len(e.args)}", e.span)
             return ANY
         key = (id(decl), tuple(id(t) for t in arg_types))
-        if key not in self._checked_calls:
+        if key not in self._checked_calls and self._descend:
             self._checked_calls.add(key)
             owner = next(p for p in self.policies if decl in p.defines)
             owner_env = env if owner is env.policy else _Env.of(owner, self.by_regime)
@@ -391,3 +395,349 @@ def check(policies: list[A.Policy], schema: dict) -> list[Diagnostic]:
     out.sort(key=lambda d: (order.get(d.span.file, 99) if d.span else 99, d.span.line if d.span else 0,
                             d.span.col if d.span else 0))
     return out
+
+
+# ---------------------------------------------------------------- cycles and depth
+# Evaluation recurses through sets, definitions and `use`; these checks make sure that it ends
+# and that it stays far from Python's recursion limit, whatever the policy text says.
+
+MAX_CALL_DEPTH = 160  # nesting levels of an expression with the bodies of the definitions it calls
+
+
+def _sccs(graph: dict) -> list[list]:
+    """Strongly connected components (Tarjan, iterative: a long chain must not recurse)."""
+    index, low, on, stack, out = {}, {}, set(), [], []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(graph.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            node, it = work[-1]
+            advanced = False
+            for nxt in it:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on.add(nxt)
+                    work.append((nxt, iter(graph.get(nxt, ()))))
+                    advanced = True
+                    break
+                if nxt in on:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    n = stack.pop()
+                    on.discard(n)
+                    comp.append(n)
+                    if n == node:
+                        break
+                out.append(comp)
+    return out
+
+
+def _cycle_path(graph: dict, start, members: set) -> list:
+    """One cycle through `start` inside its component, for the message (breadth-first)."""
+    prev = {start: None}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for nxt in graph.get(node, ()):
+            if nxt == start:
+                path = [node]
+                while prev[path[-1]] is not None:
+                    path.append(prev[path[-1]])
+                return list(reversed(path)) + [start]
+            if nxt in members and nxt not in prev:
+                prev[nxt] = node
+                queue.append(nxt)
+    return [start, start]
+
+
+class _Calls:
+    """Every call of a definition in one expression: (callee key, call node, nesting depth,
+    positions of arguments that are structurally smaller than the caller's parameter there)."""
+
+    def __init__(self, checker: "Checker", policy: A.Policy, params: tuple = ()):
+        self.c = checker
+        self.policy = policy
+        self.params = params
+        self.found: list = []
+        self.depth = 0
+
+    def resolve(self, parts: tuple, scope: dict):
+        head = parts[0]
+        if head in scope or head == "item" or self.c.schema.child(self.c.schema.root, head) is not None:
+            return None
+        if len(parts) == 1:
+            d = next((d for d in self.policy.defines if d.name == head), None)
+            return (self.policy.regime, d.name) if d is not None else None
+        if len(parts) == 2:
+            use = next((u for u in self.policy.uses if u.alias == head), None)
+            other = self.c.by_regime.get(use.regime) if use else None
+            if other is not None:
+                d = next((d for d in other.defines if d.name == parts[1]), None)
+                return (other.regime, d.name) if d is not None else None
+        return None
+
+    def walk(self, e, scope: dict, level: int = 1) -> None:
+        """`scope`: bound names -> the parameter index they are a component of (or None)."""
+        self.depth = max(self.depth, level)
+        if isinstance(e, A.Ref):
+            key = self.resolve(e.parts, scope)
+            if key is not None:
+                self.found.append((key, e, level, frozenset()))
+            return
+        if isinstance(e, A.Call):
+            if not (e.namespace is None and e.name in BUILTINS):
+                parts = ((e.namespace,) if e.namespace else ()) + (e.name,)
+                key = self.resolve(parts, scope)
+                if key is not None:
+                    smaller = frozenset(i for i, a in enumerate(e.args)
+                                        if isinstance(a, A.Ref) and len(a.parts) == 1
+                                        and scope.get(a.parts[0]) == i)
+                    self.found.append((key, e, level, smaller))
+            for a in e.args:
+                self.walk(a, scope, level + 1)
+            return
+        if isinstance(e, A.Quantifier):
+            self.walk(e.collection, scope, level + 1)
+            inner = {**scope, e.var: self.component_of(e.collection, scope)}
+            for sub in (e.value, e.body):
+                if sub is not None:
+                    self.walk(sub, inner, level + 1)
+            return
+        for sub in A.children(e):
+            self.walk(sub, scope, level + 1)
+
+    def component_of(self, coll, scope: dict):
+        """The parameter index whose component tree `coll` lists (`p.components`, `components_of(p)`
+        with p a parameter or a component of one), else None."""
+        target = None
+        if isinstance(coll, A.Ref) and len(coll.parts) == 2 and coll.parts[1] == "components":
+            target = coll.parts[0]
+        elif (isinstance(coll, A.Call) and coll.namespace is None and coll.name == "components_of"
+              and len(coll.args) == 1 and isinstance(coll.args[0], A.Ref) and len(coll.args[0].parts) == 1):
+            target = coll.args[0].parts[0]
+        got = scope.get(target) if target is not None else None
+        if isinstance(got, tuple):      # ("param", index)
+            return got[1]
+        return got if isinstance(got, int) else None
+
+
+def structure(checker: "Checker") -> bool:
+    """Report cycles among `use`, sets and definitions, and expressions that nest too deeply
+    through the definitions they call. Returns True when the checker may descend into
+    definition bodies at each call (no cycle or chain that would make it recurse unboundedly)."""
+    ok = True
+    policies = checker.policies
+    # -- use
+    graph = {p.regime: [u.regime for u in p.uses if u.regime in checker.by_regime] for p in policies}
+    for comp in _sccs(graph):
+        members = set(comp)
+        if len(comp) == 1 and comp[0] not in graph.get(comp[0], ()):
+            continue
+        for reg in sorted(members):
+            p = checker.by_regime[reg]
+            for u in p.uses:
+                if u.regime in members:
+                    path = _cycle_path(graph, reg, members)
+                    checker.err("E210", "`use` forms a cycle: " + " -> ".join(path), u.span,
+                                hint="move what both regimes need into a third policy that both `use`")
+    # -- sets
+    sgraph: dict = {}
+    sspan: dict = {}
+    for p in policies:
+        for s in p.sets:
+            key = (p.regime, s.name)
+            sgraph.setdefault(key, [])
+            for _, term in s.terms:
+                if isinstance(term, A.Ref):
+                    tgt = _set_target(checker, p, term.parts)
+                    if tgt is not None:
+                        sgraph[key].append(tgt)
+                        sspan.setdefault((key, tgt), term.span)
+    for comp in _sccs(sgraph):
+        members = set(comp)
+        if len(comp) == 1 and comp[0] not in sgraph.get(comp[0], ()):
+            continue
+        for key in sorted(members):
+            for tgt in sgraph[key]:
+                if tgt in members:
+                    path = _cycle_path(sgraph, key, members)
+                    names = " -> ".join(f"{r}.{n}" if r != key[0] else n for r, n in path)
+                    checker.err("E208", f"set `{key[1]}` is built from itself: {names}", sspan[(key, tgt)],
+                                hint="a set is built from other sets and literal members; remove the term that leads back")
+    # -- definitions
+    calls: dict = {}
+    body_depth: dict = {}
+    decls: dict = {}
+    for p in policies:
+        for d in p.defines:
+            key = (p.regime, d.name)
+            w = _Calls(checker, p, d.params)
+            w.walk(d.body, {name: ("param", i) for i, name in enumerate(d.params)})
+            calls[key] = w.found
+            body_depth[key] = w.depth
+            decls[key] = d
+    dgraph = {k: [c[0] for c in v if c[0] in calls] for k, v in calls.items()}
+    comps = _sccs(dgraph)      # in reverse topological order: callees first
+    comp_of = {k: i for i, comp in enumerate(comps) for k in comp}
+    for comp in comps:
+        members = set(comp)
+        recursive = len(comp) > 1 or comp[0] in dgraph.get(comp[0], ())
+        if not recursive:
+            continue
+        edges = [(k, c) for k in comp for c in calls[k] if c[0] in members]
+        common = None
+        for _, (_, _, _, smaller) in edges:
+            common = set(smaller) if common is None else common & smaller
+        if common:
+            continue  # every recursive call passes a component of the same parameter: it ends
+        ok = False
+        blamed = [(k, c) for k, c in edges if not c[3]] or edges[:1]
+        for k, (tgt, node, _, smaller) in blamed:
+            path = _cycle_path(dgraph, k, members)
+            names = " -> ".join(n for _, n in path)
+            checker.err("E209", f"`{k[1]}` calls itself without getting smaller ({names}): evaluation would not end",
+                        node.span, hint="recursion may only descend into components: "
+                                        "define f(x) = ... any c in x.components: f(c)")
+    # depth: the deepest nesting of a definition's body together with the definitions it calls
+    eff: dict = {}
+    for comp in comps:
+        for k in comp:
+            worst = body_depth[k]
+            for tgt, _node, level, _ in calls[k]:
+                if tgt in eff and comp_of.get(tgt) != comp_of[k]:
+                    worst = max(worst, level + eff[tgt])
+            eff[k] = worst
+    for comp in comps:
+        for k in comp:
+            if eff[k] > MAX_CALL_DEPTH:
+                deepest = max((c for c in calls[k] if c[0] in eff and comp_of[c[0]] != comp_of[k]),
+                              key=lambda c: c[2] + eff[c[0]], default=None)
+                inner_deep = deepest is not None and eff[deepest[0]] > MAX_CALL_DEPTH
+                if not inner_deep:
+                    ok = False
+                    span = deepest[1].span if deepest is not None else decls[k].span
+                    checker.err("E212", f"`{k[1]}` nests {eff[k]} levels deep with the definitions it calls, "
+                                        f"more than {MAX_CALL_DEPTH}", span,
+                                hint="flatten the chain of definitions (a definition that only wraps another adds a level)")
+    checker.effective_depth = eff
+    for p in policies:
+        exprs = [a.condition for a in p.applies] + [r.when for r in list(p.rules) + list(p.conflicts)]
+        for e in exprs:
+            if e is None:
+                continue
+            w = _Calls(checker, p)
+            w.walk(e, {})
+            for tgt, node, level, _ in w.found:
+                if tgt in eff and level + eff[tgt] > MAX_CALL_DEPTH and eff[tgt] <= MAX_CALL_DEPTH:
+                    ok = False
+                    checker.err("E212", f"this expression nests {level + eff[tgt]} levels deep with the definitions "
+                                        f"it calls, more than {MAX_CALL_DEPTH}", node.span,
+                                hint="flatten the chain of definitions (a definition that only wraps another adds a level)")
+    return ok
+
+
+def _set_target(checker: "Checker", p: A.Policy, parts: tuple):
+    if len(parts) == 1 and any(s.name == parts[0] for s in p.sets):
+        return (p.regime, parts[0])
+    if len(parts) == 2:
+        use = next((u for u in p.uses if u.alias == parts[0]), None)
+        other = checker.by_regime.get(use.regime) if use else None
+        if other is not None and any(s.name == parts[1] for s in other.sets):
+            return (other.regime, parts[1])
+    return None
+
+
+# ---------------------------------------------------------------- country codes in sets
+
+_COUNTRY_TITLE = re.compile(r"countr|destination|member states|participating states|partners|country group", re.I)
+_CODE = re.compile(r"^[A-Z]{2}$")
+_USUAL_MISTAKES = {"UK": "GB", "EL": "GR", "EN": "GB", "SP": "ES", "KV": "XK"}
+
+
+@lru_cache(maxsize=1)
+def iso_alpha2() -> frozenset:
+    """ISO 3166-1 alpha-2 codes, and XK (Kosovo), which the transaction schema allows."""
+    import pycountry
+
+    return frozenset(c.alpha_2 for c in pycountry.countries) | {"XK"}
+
+
+def _country_fields(schema: dict) -> set:
+    """Names of the transaction's fields that hold a country (a `$defs/country` or a list of them)."""
+    out: set = set()
+    todo = [schema]
+    seen = 0
+    while todo and seen < 10_000:
+        node = todo.pop()
+        seen += 1
+        if isinstance(node, dict):
+            for k, v in (node.get("properties") or {}).items():
+                ref = v.get("$ref") or (v.get("items") or {}).get("$ref") if isinstance(v, dict) else None
+                if ref == "#/$defs/country":
+                    out.add(k)
+            todo.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            todo.extend(v for v in node if isinstance(v, (dict, list)))
+    return out
+
+
+def country_codes(checker: "Checker") -> None:
+    """A two-letter upper-case member of a set of countries (a set compared with a country field,
+    one built into such a set, or one whose title says it lists countries) must be an ISO 3166-1
+    alpha-2 code: `UK` for GB would silently never match."""
+    fields = _country_fields(checker.schema.root) or {"destination", "ship_from", "country", "origin"}
+    marked: set = set()
+    for p in checker.policies:
+        for s in p.sets:
+            if s.title and _COUNTRY_TITLE.search(s.title):
+                marked.add((p.regime, s.name))
+        exprs = ([a.condition for a in p.applies] + [d.body for d in p.defines]
+                 + [r.when for r in list(p.rules) + list(p.conflicts) if r.when is not None])
+        todo = list(exprs)
+        while todo:
+            e = todo.pop()
+            if isinstance(e, A.In) and isinstance(e.left, A.Ref) and e.left.parts[-1] in fields \
+                    and isinstance(e.right, A.Ref):
+                tgt = _set_target(checker, p, e.right.parts)
+                if tgt is not None:
+                    marked.add(tgt)
+            todo.extend(A.children(e))
+    by_key = {(p.regime, s.name): (p, s) for p in checker.policies for s in p.sets}
+    todo = list(marked)
+    while todo:      # a set built into a country set lists countries too
+        p, s = by_key[todo.pop()]
+        for _, term in s.terms:
+            if isinstance(term, A.Ref):
+                tgt = _set_target(checker, p, term.parts)
+                if tgt is not None and tgt not in marked:
+                    marked.add(tgt)
+                    todo.append(tgt)
+    codes = iso_alpha2()
+    for key in sorted(marked):
+        p, s = by_key[key]
+        for _, term in s.terms:
+            if not isinstance(term, A.SetLiteral):
+                continue
+            for m in term.members:
+                if _CODE.match(m.value) and m.value not in codes:
+                    guess = _USUAL_MISTAKES.get(m.value)
+                    options = [guess] if guess else difflib.get_close_matches(m.value, sorted(codes), n=3, cutoff=0.5)
+                    hint = ("did you mean " + " or ".join(f"`{o}`" for o in options) + "? " if options else "") + \
+                        "set members compared with countries are ISO 3166-1 alpha-2 codes (XK for Kosovo)"
+                    checker.err("E211", f"`{m.value}` in set `{s.name}` is not an ISO 3166-1 country code", m.span,
+                                hint=hint)

@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("docs", help="write the generated policy reference for mkdocs")
     d.add_argument("--policies", metavar="DIR")
-    d.add_argument("--out", metavar="DIR", default="docs/reference")
+    d.add_argument("--out", metavar="DIR", default=None,
+                   help="where to write (default: docs/reference, only beside a mkdocs.yml)")
 
     r = sub.add_parser("records", help="decision records")
     rs = r.add_subparsers(dest="records_command", metavar="ACTION", parser_class=_Parser)
@@ -172,7 +173,9 @@ def cmd_evaluate(args, io: IO) -> int:
     if args.format in ("html", "markdown"):
         return _evaluate_record(args, io)
     from .batch import run_evaluate
+    from .policyset import resolve_policies
 
+    args.policies = str(resolve_policies(args.policies, io))
     return run_evaluate(args, io)
 
 
@@ -207,10 +210,10 @@ def _evaluate_record(args, io: IO) -> int:
 
 def cmd_check(args, io: IO) -> int:
     from . import cases as C
-    from .policyset import load
+    from .policyset import load, resolve_policies
     from .render import diagnostics_text, json_text
 
-    ps = load(args.policies)
+    ps = load(resolve_policies(args.policies, io))
     diags = list(ps.diagnostics)
     bad_input = bool(diags)
     cov_diags: list[Diagnostic] = []
@@ -253,9 +256,18 @@ def cmd_test(args, io: IO) -> int:
 
 def cmd_docs(args, io: IO) -> int:
     from .docs import write_reference
+    from .policyset import resolve_policies
 
-    written = write_reference(args.policies, Path(args.out))
-    io.out(f"wrote {len(written)} page(s) to {args.out}")
+    out = args.out
+    if out is None:
+        # Never write into a folder that is not a MkDocs project unless told where.
+        if not Path("mkdocs.yml").is_file():
+            io.err("exportctl docs: no mkdocs.yml here, so no docs/reference/ to write into: "
+                   "run it at the top of a MkDocs project, or say where with --out DIR")
+            return EXIT_BAD_INPUT
+        out = "docs/reference"
+    written = write_reference(str(resolve_policies(args.policies, io)), Path(out))
+    io.out(f"wrote {len(written)} page(s) to {out}")
     return EXIT_OK
 
 

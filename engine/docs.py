@@ -803,6 +803,9 @@ def not_encoded_section(readme: str) -> str:
             return m.group(0)
         return f"{label} ({code(url)})"
 
+    # A README is data from the policy folder: its `<!-- run: ... -->` lines are never run and
+    # its code blocks never name files to write (see run_examples), so HTML comments go.
+    text = re.sub(r"<!--.*?(-->|$)", "", text, flags=re.S)
     return _LINK.sub(relink, text)
 
 
@@ -1036,6 +1039,8 @@ def _options_table(parser) -> str:
 
 # ---------------------------------------------------------------- diagnostic codes
 
+HEADER_DEMO = 'regime demo "Demo" binding version "1" source "Demo Regs"\n'
+
 EXPLANATIONS: dict[str, dict] = {
     "E101": {
         "what": "The policy file does not follow the grammar of the language.",
@@ -1055,6 +1060,67 @@ EXPLANATIONS: dict[str, dict] = {
         "kind": "text",
         "fix": "Check the path given to `--policies` (it is the folder that holds one folder per regime) "
                "and the file's permissions and encoding (UTF-8).",
+    },
+    "E103": {
+        "what": "An expression nests deeper than 64 levels: parentheses or braces, `not`, unary minus, each "
+                "arithmetic operator of a chain and each quantifier count one level.",
+        "why": "Every stage (parser, checker, compiler) walks expressions recursively; a bound keeps a hostile or "
+               "generated policy from crashing them, and no law needs more.",
+        "example": (HEADER_DEMO + 'define deep = ' + '(' * 65 + '1' + ')' * 65 + '\n'),
+        "kind": "policy",
+        "fix": "Name parts of the expression with `define`; each definition starts a new expression.",
+    },
+    "E104": {
+        "what": "A string literal is longer than 10,000 characters.",
+        "why": "Strings are titles, citations and notes; a megabyte string is a mistake or an attack on memory.",
+        "example": "policies/demo/demo.policy:4:9: E104 a string of 12,000 characters, more than the limit of 10,000",
+        "kind": "text",
+        "fix": "Cite the law by reference rather than quoting it in full.",
+    },
+    "E105": {
+        "what": "A number is written with more than 100 characters.",
+        "why": "Python refuses to convert integers of more than 4,300 digits, and no quantity in the law needs them.",
+        "example": (HEADER_DEMO + 'define big = ' + '9' * 120 + '\n'),
+        "kind": "policy",
+        "fix": "Check the number: values are in the transaction's currency, percentages are written `25%`.",
+    },
+    "E106": {
+        "what": "A policy file is larger than 1,000,000 characters.",
+        "why": "A policy is read whole into memory; the limit keeps a stray or hostile file from exhausting it.",
+        "example": "policies/demo/demo.policy:1:1: E106 the policy file has 1,500,000 characters, more than the limit of 1,000,000",
+        "kind": "text",
+        "fix": "Split long lists into a shared policy that the regime `use`s.",
+    },
+    "E107": {
+        "what": "A policy file has more than 5,000 declarations (`set`, `define`, `rule`, ...).",
+        "why": "A bound on the work one file can ask of the checker and compiler.",
+        "example": "policies/demo/demo.policy:5003:1: E107 more than 5,000 declarations in one policy file",
+        "kind": "text",
+        "fix": "Split the regime into policies that `use` each other.",
+    },
+    "E108": {
+        "what": "A string has a backslash escape other than `\\\"` (a quote) and `\\\\` (a backslash).",
+        "why": "The language defines only those two; any other (`\\x41`, `\\u00e9`, `\\n`) would mean something different "
+               "in each programming language a reader knows.",
+        "example": (HEADER_DEMO + 'set names = {"Soci\\u00e9t\\u00e9"}\n'),
+        "kind": "policy",
+        "fix": "Write the character itself: policy files are UTF-8 (`\"Société\"`).",
+    },
+    "E109": {
+        "what": "An entry of the policy folder was not read: a symbolic link that points outside the folder, "
+                "a broken link, or a link to a folder that contains it (a loop).",
+        "why": "A policy folder may come from someone else: following a link to `/` or in a loop would hang or read "
+               "files that are not policies; links to folders inside it (a workspace) are followed.",
+        "example": "policies/root: E109 a symbolic link out of the policy folder (to /): not read",
+        "kind": "text",
+        "fix": "Copy the regime's folder into the policy folder, or point the link at a folder inside it.",
+    },
+    "E110": {
+        "what": "A set literal `{...}` (or an argument list) has more than 10,000 members.",
+        "why": "A bound on the work and memory one literal can ask of the parser.",
+        "example": "policies/demo/demo.policy:3:80012: E110 more than 10,000 members or arguments in one list",
+        "kind": "text",
+        "fix": "Split the set into several sets and join them: `set all = part1 + part2`.",
     },
     "E201": {
         "what": "A name is used that no set or definition of this regime (or of a regime it `use`s) defines, "
@@ -1126,6 +1192,45 @@ EXPLANATIONS: dict[str, dict] = {
         "kind": "policy",
         "fix": "Give the definition a parameter (`define spacecraft(x) = x.classification.eccn ...`) and "
                "call it with `item`; in `applies`, quantify: `any i in items: ...`.",
+    },
+    "E208": {
+        "what": "A set is built from itself, directly (`set a = a + {FR}`) or through other sets (a -> b -> a).",
+        "why": "Its members would have no answer: evaluating it would never end.",
+        "example": (HEADER_DEMO + 'set allies = partners + {FR}\nset partners = allies + {DE}\n'),
+        "kind": "policy",
+        "fix": "Build each set only from sets defined before it in the chain and from literal members.",
+    },
+    "E209": {
+        "what": "A definition calls itself (directly or through others) with an argument that is not smaller: not a "
+                "component of its parameter (`any c in x.components: f(c)`, `components_of(x)`).",
+        "why": "Recursion is allowed only down a component tree, which ends at the leaves; any other would never end.",
+        "example": (HEADER_DEMO + 'define deep(x) = deep(x)\n'),
+        "kind": "policy",
+        "fix": "Recurse over components (`any c in x.components: f(c)`), or write the condition without recursion.",
+    },
+    "E210": {
+        "what": "Regimes `use` each other in a cycle (a uses b, b uses a).",
+        "why": "Which regime's names are read first would have no answer, and a set or definition could end up "
+               "built from itself.",
+        "example": "policies/a/a.policy:2:1: E210 `use` forms a cycle: a -> b -> a",
+        "kind": "text",
+        "fix": "Move what both need into a third policy that both `use`.",
+    },
+    "E211": {
+        "what": "A two-letter member of a set of countries is not an ISO 3166-1 alpha-2 code (XK, Kosovo, is allowed). "
+                "A set counts as one of countries when it is compared with a country field of the transaction, is built "
+                "into such a set, or its title says it lists countries or destinations.",
+        "why": "Transactions name countries by ISO code: `UK` would never match the United Kingdom (`GB`).",
+        "example": (HEADER_DEMO + 'set allies "Allied countries" = {FR, UK}\n'),
+        "kind": "policy",
+        "fix": "Use the ISO 3166-1 alpha-2 code the hint suggests (`GB`, `GR`, ...).",
+    },
+    "E212": {
+        "what": "An expression, with the bodies of the definitions it calls, nests deeper than 160 levels.",
+        "why": "Evaluation walks into each definition it calls; the bound keeps it far from Python's recursion limit.",
+        "example": "policies/demo/demo.policy:83:14: E212 `d80` nests 161 levels deep with the definitions it calls, more than 160",
+        "kind": "text",
+        "fix": "Flatten long chains of definitions that only wrap one another.",
     },
     "E301": {
         "what": "A fact path names a field the transaction schema does not have.",
@@ -1627,7 +1732,7 @@ def run_examples(markdown: str, policies: str | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="exportctl-docs-") as tmp:
         for at, kind, m in events:
             if kind == "file":
-                target = Path(tmp, m.group("name"))
+                target = _example_file(tmp, m.group("name"))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(m.group("body"), encoding="utf-8")
                 continue
@@ -1652,6 +1757,21 @@ def run_examples(markdown: str, policies: str | None = None) -> str:
             pos = m.end()
     out_parts.append(markdown[pos:])
     return "".join(out_parts)
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$")
+
+
+def _example_file(folder: str, name: str) -> Path:
+    """Where a page's `title="NAME"` block is written: inside the example's own folder, never
+    elsewhere. A page (or a policy README it includes) is data: an absolute name, `..`, a hidden
+    or otherwise odd name fails the build rather than write outside."""
+    resolved = (Path(folder) / name).resolve()
+    base = Path(folder).resolve()
+    if not _SAFE_NAME.match(name) or {".", ".."} & set(name.split("/")) or base not in resolved.parents:
+        raise ExampleFailed(f"a code block's title={name!r} is not a plain file name inside the example's folder "
+                            "(letters, digits, _ . - and /; no `..` or `.` part, no absolute path): refusing to write it")
+    return resolved
 
 
 def _json_excerpt(args: str, output: str) -> str:

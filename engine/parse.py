@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -32,9 +33,38 @@ def _tspan(file: str, tok: Token) -> Span:
     return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
 
 
-def _string(tok: Token) -> str:
+# Limits of the language (docs/language.md, "Limits"): checked on the text before Lark builds a
+# tree, so that nothing downstream (parse, check, compile, codegen: all recurse over the AST)
+# can hit Python's recursion limit or run out of memory on a hostile policy.
+MAX_DEPTH = 64              # nesting of one expression (see _prescan for what counts)
+MAX_STRING = 10_000         # characters in one string literal, quotes included
+MAX_NUMBER = 100            # characters in one number
+MAX_FILE = 1_000_000        # characters in one policy file
+MAX_DECLARATIONS = 5_000    # declarations in one policy file
+MAX_MEMBERS = 10_000        # members of one set literal { ... }
+
+_ESCAPE = re.compile(r'\\(.?)', re.S)
+
+
+def _string(tok: Token, file: str = "<policy>") -> str:
+    """A string literal's value. The only escapes are \\" and \\\\ (docs/language.md); any other
+    backslash is a located E108, never a codec error."""
     raw = str(tok)[1:-1]
-    return raw.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8") if "\\" in raw else raw
+    if "\\" not in raw:
+        return raw
+
+    def unescape(m):
+        if m.group(1) in ('"', "\\"):
+            return m.group(1)
+        col = (getattr(tok, "column", 0) or 0) + 1 + m.start()
+        shown = "\\" + m.group(1)
+        raise ExportctlError(Diagnostic("E108", f"unknown escape `{shown}` in a string",
+                                        Span(file, getattr(tok, "line", 0) or 0, col,
+                                             getattr(tok, "line", 0) or 0, col + len(shown)),
+                                        hint='a string knows only \\" (a quote) and \\\\ (a backslash); '
+                                             'write other characters as they are (UTF-8)'))
+
+    return _ESCAPE.sub(unescape, raw)
 
 
 def _date(tok: Token, file: str) -> _dt.date:
@@ -58,6 +88,9 @@ class _ToAst(Transformer):
     def _s(self, meta):
         return _span(self.file, meta)
 
+    def _str(self, tok):
+        return _string(tok, self.file)
+
     # -- atoms
     def number(self, meta, c):
         text = str(c[0]).replace("_", "")
@@ -68,7 +101,7 @@ class _ToAst(Transformer):
         return A.Literal(float(str(c[0])[:-1]) / 100.0, self._s(meta))
 
     def string(self, meta, c):
-        return A.Literal(_string(c[0]), self._s(meta))
+        return A.Literal(self._str(c[0]), self._s(meta))
 
     def date(self, meta, c):
         return A.Literal(_date(c[0], self.file), self._s(meta))
@@ -94,7 +127,7 @@ class _ToAst(Transformer):
 
     def member(self, meta, c):
         value_tok = c[0]
-        value = _string(value_tok) if value_tok.type == "STRING" else str(value_tok)
+        value = self._str(value_tok) if value_tok.type == "STRING" else str(value_tok)
         aliases, dates = [], []
         for t in c[1:]:
             (aliases if t.type == "STRING" else dates).append(t)
@@ -106,7 +139,7 @@ class _ToAst(Transformer):
                 start = _date(tok, self.file)
             else:
                 end = _date(tok, self.file)
-        return A.Member(value, tuple(_string(a) for a in aliases), start, end, self._s(meta))
+        return A.Member(value, tuple(self._str(a) for a in aliases), start, end, self._s(meta))
 
     def set_literal(self, meta, c):
         return A.SetLiteral(tuple(c), self._s(meta))
@@ -173,11 +206,11 @@ class _ToAst(Transformer):
         return ("no_license_required", None)
 
     def o_authorized(self, meta, c):
-        return ("authorized", _string(c[0]))
+        return ("authorized", self._str(c[0]))
 
     # -- clauses: (keyword, value, span)
     def c_cite(self, meta, c):
-        return ("cite", _string(c[0]), self._s(meta))
+        return ("cite", self._str(c[0]), self._s(meta))
 
     def c_from(self, meta, c):
         return ("from", _date(c[0], self.file), self._s(meta))
@@ -186,10 +219,10 @@ class _ToAst(Transformer):
         return ("until", _date(c[0], self.file), self._s(meta))
 
     def c_unverified(self, meta, c):
-        return ("unverified", _string(c[0]), self._s(meta))
+        return ("unverified", self._str(c[0]), self._s(meta))
 
     def c_note(self, meta, c):
-        return ("note", _string(c[0]), self._s(meta))
+        return ("note", self._str(c[0]), self._s(meta))
 
     def c_exception(self, meta, c):
         return ("exception", str(c[0]), self._s(meta))
@@ -207,29 +240,29 @@ class _ToAst(Transformer):
         return ("oblige", tuple(str(x) for x in c), self._s(meta))
 
     def c_oblige_none(self, meta, c):
-        return ("oblige_none", _string(c[0]), self._s(meta))
+        return ("oblige_none", self._str(c[0]), self._s(meta))
 
     def o_form(self, meta, c):
-        return ("form", _string(c[0]), self._s(meta))
+        return ("form", self._str(c[0]), self._s(meta))
 
     def o_authority(self, meta, c):
-        return ("authority", _string(c[0]), self._s(meta))
+        return ("authority", self._str(c[0]), self._s(meta))
 
     def o_by(self, meta, c):
-        return ("by", _string(c[0]), self._s(meta))
+        return ("by", self._str(c[0]), self._s(meta))
 
     def obligation_decl(self, meta, c):
         oid, kind, text, *clauses = c
         f, spans = _collect(clauses)
-        return A.Obligation(str(oid), str(kind), _string(text), f.get("form"), f.get("authority"), f.get("by"),
+        return A.Obligation(str(oid), str(kind), self._str(text), f.get("form"), f.get("authority"), f.get("by"),
                             f.get("cite"), f.get("unverified"), tuple(f.get("note", ())), self._s(meta), spans)
 
     def c_with(self, meta, c):
         return ("with", tuple(str(t) for t in c), self._s(meta))
 
-    h_version = lambda self, meta, c: ("version", _string(c[0]))  # noqa: E731
-    h_source = lambda self, meta, c: ("source", _string(c[0]))  # noqa: E731
-    h_note = lambda self, meta, c: ("note", _string(c[0]))  # noqa: E731
+    h_version = lambda self, meta, c: ("version", self._str(c[0]))  # noqa: E731
+    h_source = lambda self, meta, c: ("source", self._str(c[0]))  # noqa: E731
+    h_note = lambda self, meta, c: ("note", self._str(c[0]))  # noqa: E731
 
     def h_from(self, meta, c):
         return ("from", _date(c[0], self.file))
@@ -252,7 +285,7 @@ class _ToAst(Transformer):
                 found["note"].append(value)
             else:
                 found[key] = value
-        return A.Header(str(regime), _string(title), binding, found.get("version"), found.get("source"),
+        return A.Header(str(regime), self._str(title), binding, found.get("version"), found.get("source"),
                         found.get("from"), found.get("until"), tuple(found["note"]), self._s(meta))
 
     def use_decl(self, meta, c):
@@ -261,10 +294,10 @@ class _ToAst(Transformer):
         return A.Use(regime, alias, self._s(meta))
 
     def applies_decl(self, meta, c):
-        return A.Applies(c[0], _string(c[1]) if len(c) > 1 else None, self._s(meta))
+        return A.Applies(c[0], self._str(c[1]) if len(c) > 1 else None, self._s(meta))
 
     def change_decl(self, meta, c):
-        return A.Change(_date(c[0], self.file), _string(c[1]), _string(c[2]) if len(c) > 2 else None,
+        return A.Change(_date(c[0], self.file), self._str(c[1]), self._str(c[2]) if len(c) > 2 else None,
                         self._s(meta))
 
     def set_body(self, meta, c):
@@ -278,7 +311,7 @@ class _ToAst(Transformer):
         found: dict = {}
         for i, tok in enumerate(c[1:-1]):
             kw = self.keywords.get((tok.line, tok.column)) or ("title" if i == 0 else "cite")
-            found.setdefault(kw, _string(tok))
+            found.setdefault(kw, self._str(tok))
         return A.SetDecl(name, found.get("title"), found.get("cite"), c[-1], self._s(meta), found.get("partial"))
 
     def encodes_decl(self, meta, c):
@@ -297,14 +330,14 @@ class _ToAst(Transformer):
             if isinstance(x, tuple):
                 params = x
             else:
-                title = _string(x)
+                title = self._str(x)
         return A.Define(name, params, title, c[-1], self._s(meta))
 
     def rule_decl(self, meta, c):
         rid, title, *clauses = c
         f, spans = _collect(clauses)
         outcome, auth = f.get("then", (None, None))
-        return A.Rule(str(rid), _string(title), f.get("cite"), f.get("from"), f.get("until"),
+        return A.Rule(str(rid), self._str(title), f.get("cite"), f.get("from"), f.get("until"),
                       f.get("unverified"), tuple(f.get("note", ())), f.get("exception"), f.get("when"),
                       outcome, auth, self._s(meta), spans, f.get("denial"), f.get("oblige", ()),
                       f.get("oblige_none"))
@@ -312,7 +345,7 @@ class _ToAst(Transformer):
     def conflict_decl(self, meta, c):
         cid, title, *clauses = c
         f, spans = _collect(clauses)
-        return A.Conflict(str(cid), _string(title), f.get("cite"), tuple(f.get("with", ())),
+        return A.Conflict(str(cid), self._str(title), f.get("cite"), tuple(f.get("with", ())),
                           tuple(f.get("note", ())), f.get("when"), self._s(meta), spans, f.get("unverified"))
 
     def start(self, meta, c):
@@ -340,7 +373,8 @@ def _keywords(text: str, tree) -> dict:
         if node.data in ("member", "set_decl"):
             for t in node.children[1:]:
                 if isinstance(t, Token) and t.type in ("DATE", "STRING"):
-                    before = text[: t.start_pos].rstrip()
+                    # a bounded look-back: slicing the whole prefix is quadratic on a long set
+                    before = text[max(0, t.start_pos - 200): t.start_pos].rstrip()
                     for kw in ("until", "from", "cite", "aka", "partial"):
                         if before.endswith(kw) and not before[: -len(kw)][-1:].isalnum():
                             out[(t.line, t.column)] = kw
@@ -348,18 +382,125 @@ def _keywords(text: str, tree) -> dict:
     return out
 
 
+_TOKENS = re.compile(r'''
+    (?P<str>"(?:[^"\\\n]|\\.)*"?)
+  | (?P<comment>\#[^\n]*)
+  | (?P<num>[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9][0-9_]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?%?)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<open>[({])
+  | (?P<close>[)}])
+  | (?P<op>[-+*/])
+  | (?P<sep>,)
+  | (?P<space>\s+)
+  | (?P<other>.)
+''', re.X | re.S)
+_DECLARATIONS = frozenset({"use", "applies", "change", "set", "define", "rule", "conflict"})
+_CLAUSES = _DECLARATIONS | {"regime", "when", "then", "cite", "from", "until", "note", "unverified",
+                            "exception", "with", "version", "source", "aka"}
+_QUANTIFIERS = frozenset({"any", "all", "count", "sum"})
+
+
+def _prescan(text: str, file: str) -> None:
+    """Enforce the limits on the raw text, before Lark builds a tree (which, like every later
+    stage, recurses over it). The nesting depth is an upper bound of the AST's depth: per level
+    of ( or {, one for the level, one per quantifier (its body reaches right), and one per
+    `not` or arithmetic operator since the last `and`, `or` or `,` (an arithmetic chain nests
+    one level per operator). Lexical errors are left to Lark, which locates them better."""
+
+    def where(pos: int, length: int = 1) -> Span:
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        return Span(file, line, col, line, col + max(1, length))
+
+    def fail(code: str, message: str, pos: int, length: int = 1, hint: str | None = None):
+        raise ExportctlError(Diagnostic(code, message, where(pos, length), hint=hint))
+
+    if len(text) > MAX_FILE:
+        fail("E106", f"the policy file has {len(text):,} characters, more than the limit of {MAX_FILE:,}",
+             MAX_FILE, hint="split the regime's lists into a shared policy (`use`) or shorten it")
+    levels = [[0, 0, 0]]     # per open bracket: [quantifiers, operators since the last and/or/,, commas]
+    depth = 1
+    declarations = 0
+    for m in _TOKENS.finditer(text):
+        kind = m.lastgroup
+        if kind in ("space", "comment", "other"):
+            continue
+        tok = m.group()
+        if kind == "str":
+            if len(tok) > MAX_STRING:
+                fail("E104", f"a string of {len(tok):,} characters, more than the limit of {MAX_STRING:,}",
+                     m.start(), hint="quote the law by reference (cite) rather than in full")
+            continue
+        if kind == "num":
+            if len(tok) > MAX_NUMBER:
+                fail("E105", f"a number of {len(tok):,} characters, more than the limit of {MAX_NUMBER}",
+                     m.start(), hint="no law needs that many digits: check the number")
+            continue
+        if kind == "word":
+            if tok in _CLAUSES and len(levels) == 1:
+                levels[0] = [0, 0, 0]
+                depth = 1
+                if tok in _DECLARATIONS:
+                    declarations += 1
+                    if declarations > MAX_DECLARATIONS:
+                        fail("E107", f"more than {MAX_DECLARATIONS:,} declarations in one policy file",
+                             m.start(), len(tok), hint="split the regime into policies that `use` each other")
+                continue
+            if tok in ("and", "or"):
+                depth -= levels[-1][1]
+                levels[-1][1] = 0
+                continue
+            if tok in _QUANTIFIERS:
+                levels[-1][0] += 1 + levels[-1][1]
+                levels[-1][1] = 0
+                depth += 1
+            elif tok == "not":
+                levels[-1][1] += 1
+                depth += 1
+            else:
+                continue
+        elif kind == "op":
+            levels[-1][1] += 1
+            depth += 1
+        elif kind == "sep":
+            depth -= levels[-1][1]
+            levels[-1][1] = 0
+            levels[-1][2] += 1
+            if levels[-1][2] >= MAX_MEMBERS:
+                fail("E110", f"more than {MAX_MEMBERS:,} members or arguments in one list", m.start(),
+                     hint="split the set into several sets and join them: set all = part1 + part2")
+            continue
+        elif kind == "open":
+            levels.append([0, 0, 0])
+            depth += 1
+        elif kind == "close":
+            if len(levels) > 1:
+                q, o, _ = levels.pop()
+                depth -= 1 + q + o
+            continue
+        if depth > MAX_DEPTH:
+            fail("E103", f"the expression nests deeper than {MAX_DEPTH} levels", m.start(), len(tok),
+                 hint="name parts of it with `define` (each definition starts a new expression)")
+
+
 def parse_policy(text: str, file: str) -> A.Policy:
-    """Parse one policy file. Raises ExportctlError with an E101 diagnostic on a syntax error."""
+    """Parse one policy file. Raises ExportctlError with a located E1xx diagnostic on a syntax
+    error or a text beyond the language's limits (never a RecursionError or a codec error)."""
+    _prescan(text, file)
     try:
         tree = parser().parse(text)
     except UnexpectedInput as e:
         raise ExportctlError(_syntax_diagnostic(e, text, file)) from None
+    except RecursionError:  # a backstop: _prescan's bound should make this unreachable
+        raise ExportctlError(Diagnostic("E103", "the policy nests too deeply to be read", Span(file, 1, 1))) from None
     try:
         header, *decls = _ToAst(file, _keywords(text, tree)).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, ExportctlError):
             raise e.orig_exc from None
         raise
+    except RecursionError:
+        raise ExportctlError(Diagnostic("E103", "the policy nests too deeply to be read", Span(file, 1, 1))) from None
     groups: dict = {k: [] for k in (A.Use, A.Applies, A.Change, A.SetDecl, A.Define, A.Rule, A.Conflict, A.Encodes,
                                      A.Obligation)}
     for d in decls:

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import ast as A
 from .check import check
 from .diagnostics import Diagnostic, ExportctlError
-from .parse import parse_policy
+from .parse import MAX_FILE, parse_policy
 from .source import Span
 
 
@@ -21,14 +21,104 @@ def policies_root() -> Path:
     return installed if (installed / "schema").is_dir() else here.parent / "policies"
 
 
-def policy_files(root: Path) -> list[Path]:
-    """Every `*.policy` below `root`, following linked folders (a workspace of symlinks works)."""
+def checkout_policies(start: Path | None = None) -> Path | None:
+    """The `policies/` folder of the checkout the user is in: from `start` (the cwd) upwards to
+    the git root (the folder that holds `.git`), the first `policies/` with `*/*.policy` files;
+    outside a git repository only `start` itself is looked at. None when there is none."""
+    here = (start or Path.cwd()).resolve()
+    in_git = any((d / ".git").exists() for d in (here, *here.parents))
+    for d in (here, *here.parents):
+        cand = d / "policies"
+        try:
+            if cand.is_dir() and any(cand.glob("*/*.policy")):
+                return cand
+        except OSError:
+            pass
+        if not in_git or (d / ".git").exists():
+            return None
+    return None
+
+
+def resolve_policies(given, io=None) -> Path:
+    """The policy folder a command uses: `--policies DIR` when given; else the checkout's
+    `policies/` when the user is in one (said on stderr when it is not the installed copy,
+    e.g. after a non-editable `pip install .`); else the bundled policies."""
+    if given:
+        return Path(given)
+    bundled = policies_root()
+    local = checkout_policies()
+    if local is None:
+        return bundled
+    try:
+        same = local.resolve() == bundled.resolve()
+    except OSError:
+        same = False
+    if not same and io is not None:
+        shown = _display(local, local)
+        io.err(f"exportctl: using policies from {shown} (the checkout), not the installed copy "
+               "(--policies DIR chooses another)")
+    return local
+
+
+def policy_files(root: Path, problems: list | None = None) -> list[Path]:
+    """Every `*.policy` below `root`. A symlink is followed only when it points inside `root`
+    (a workspace of linked folders works), each real folder is read once (no loops), and a
+    link out of the folder, broken or in a loop is skipped and reported as E109 in `problems`."""
     import os
 
-    found = []
-    for folder, _, files in os.walk(root, followlinks=True):
-        found.extend(Path(folder) / f for f in files if f.endswith(".policy"))
-    return sorted(p for p in found if p.is_file())
+    def problem(path: Path, what: str) -> None:
+        if problems is not None:
+            name = os.path.abspath(path)      # the link itself, not where it points
+            rel = os.path.relpath(name)
+            name = rel if not rel.startswith("..") else name
+            problems.append(Diagnostic("E109", f"{what}: not read", Span(name, 0, 0),
+                                       hint="a policy folder holds its files, or links to folders inside it"))
+
+    try:
+        real_root = root.resolve()
+    except (OSError, RuntimeError):
+        return []
+    seen = {real_root}
+    found: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            problem(folder, f"cannot list the folder ({e.strerror or e})")
+            continue
+        for ent in entries:
+            path = Path(ent.path)
+            try:
+                if ent.is_symlink():
+                    try:
+                        target = path.resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        problem(path, "a broken symbolic link, or one in a loop")
+                        continue
+                    if target != real_root and real_root not in target.parents:
+                        problem(path, f"a symbolic link out of the policy folder (to {target})")
+                        continue
+                    if target.is_dir():
+                        real_folder = Path(os.path.realpath(folder))
+                        if target == real_folder or target in real_folder.parents:
+                            problem(path, "a symbolic link to a folder that contains it (a loop)")
+                        elif target not in seen:
+                            seen.add(target)
+                            stack.append(path)
+                    elif ent.name.endswith(".policy") and target.is_file():
+                        found.append(path)
+                elif ent.is_dir(follow_symlinks=False):
+                    real = Path(os.path.realpath(path))
+                    if real not in seen:
+                        seen.add(real)
+                        stack.append(path)
+                elif ent.name.endswith(".policy") and ent.is_file(follow_symlinks=False):
+                    found.append(path)
+            except OSError as e:
+                problem(path, f"cannot be read ({e.strerror or e})")
+    return sorted(found)
 
 
 @dataclass
@@ -97,7 +187,7 @@ class PolicySet:
 def _display(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):   # outside the cwd, or a link in a loop
         return str(path)
 
 
@@ -107,12 +197,18 @@ def read_policies(root: Path) -> PolicySet:
 
     policies, diags, digests = [], [], {}
     h = hashlib.sha256()
-    files = policy_files(root)
+    walk_problems: list = []
+    files = policy_files(root, walk_problems)
+    diags.extend(walk_problems)
     if not files:
         diags.append(Diagnostic("E102", f"no *.policy files under {root}", Span(str(root), 0, 0)))
     for f in files:
         name = _display(f, root)
         try:
+            if f.stat().st_size > 4 * MAX_FILE:  # bytes; the limit in characters is checked by the parser
+                diags.append(Diagnostic("E106", f"{name}: {f.stat().st_size:,} bytes, more than a policy file may have",
+                                        Span(name, 0, 0)))
+                continue
             text = f.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             diags.append(Diagnostic("E102", f"cannot read {name}: {e}", Span(name, 0, 0)))

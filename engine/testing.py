@@ -7,28 +7,48 @@ from pathlib import Path
 
 
 def run_tests(args, io) -> int:
-    import pytest
+    """Run the golden cases of a policy folder through pytest, treating the folder as data:
+    pytest reads a configuration of ours (not the folder's pytest.ini, pyproject or tox.ini),
+    imports no conftest.py (--noconftest) and collects only the case files, so that testing
+    someone else's policy folder never runs their Python."""
+    try:
+        import pytest
+    except ImportError:
+        io.err("exportctl test: pytest is not installed: install exportctl[test] (pip install 'exportctl[test]')")
+        return 2
 
     from . import cases as C
-    from .policyset import load, policies_root
+    from .policyset import load, resolve_policies
 
-    root = Path(args.policies) if args.policies else policies_root()
+    root = resolve_policies(args.policies, io)
     ps = load(root)
     if ps.errors:
         from .render import diagnostics_text
 
         io.err(diagnostics_text(ps.errors, {p.path: p.text for p in ps.policies}, color=io.color_err))
         return 2
-    argv = [str(root), "-p", "no:cacheprovider", "--exportctl-policies", str(root), "--rootdir", str(root),
-            "-c", str(_empty_ini()), "-W", "error"]
-    if not _plugin_registered():
-        argv += ["-p", "exportctl.pytest_plugin"]
-    argv.append("-q" if args.quiet else "-v")
-    if args.keyword:
-        argv += ["-k", args.keyword]
-    if args.junitxml:
-        argv += ["--junitxml", args.junitxml]
-    code = int(pytest.main(argv))
+    files = [str(f) for f in C.case_files(root)]
+    if not files:
+        io.err("exportctl test: no golden cases found")
+        return 1
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="exportctl-test-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        # -W error makes our own warnings fatal; pytest's deprecations of its own API are not
+        # (their schedule is pytest's, and the plugin is tested against it in CI).
+        argv = [*files, "-p", "no:cacheprovider", "--noconftest", "--exportctl-policies", str(root),
+                "--rootdir", str(root), "-c", str(ini), "-W", "error",
+                "-W", "ignore::pytest.PytestDeprecationWarning"]
+        if not _plugin_registered():
+            argv += ["-p", "exportctl.pytest_plugin"]
+        argv.append("-q" if args.quiet else "-v")
+        if args.keyword:
+            argv += ["-k", args.keyword]
+        if args.junitxml:
+            argv += ["--junitxml", str(Path(args.junitxml).resolve())]
+        code = int(pytest.main(argv))
     if args.coverage:
         results, _ = C.run_all(ps)
         io.out(coverage_table(C.coverage(ps, results)))
@@ -36,16 +56,6 @@ def run_tests(args, io) -> int:
         io.err("exportctl test: no golden cases found")
         return 1
     return 0 if code == 0 else (2 if code in (3, 4) else 1)
-
-
-def _empty_ini() -> Path:
-    """An empty ini so that pytest does not pick up an unrelated project's configuration."""
-    import tempfile
-
-    p = Path(tempfile.gettempdir()) / "exportctl-pytest.ini"
-    if not p.exists():
-        p.write_text("[pytest]\n", encoding="utf-8")
-    return p
 
 
 def _plugin_registered() -> bool:

@@ -47,7 +47,7 @@ def test_mutated_policies_parse_or_give_a_syntax_diagnostic(text):
     try:
         parse_policy(text, "m.policy")
     except ExportctlError as e:
-        assert e.diagnostics and all(d.code == "E101" for d in e.diagnostics)
+        assert e.diagnostics and all(d.code.startswith("E1") for d in e.diagnostics)  # syntax or a limit
         d = e.diagnostics[0]
         assert d.span.file == "m.policy" and d.span.line >= 1
 
