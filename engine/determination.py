@@ -146,7 +146,7 @@ def to_html_page(decision: dict, tx: dict) -> str:
                "<th>Classification</th></tr>")
     for depth, it in _items(tx):
         pad = "&nbsp;" * 4 * depth + ("└ " if depth else "")
-        out.append(f"<tr><td>{pad}<code>{_e(it.get('id'))}</code></td><td>{_e(it.get('description', ''))}</td>"
+        out.append(f"<tr><td class=\"nowrap\">{pad}<code>{_e(it.get('id'))}</code></td><td>{_e(it.get('description', ''))}</td>"
                    f"<td>{_e(it.get('origin', '?'))}</td><td>{_e(it.get('value', ''))}</td>"
                    f"<td class=\"small\">{_e(_cls(it))}</td></tr>")
     out.append("</table>")
@@ -180,7 +180,8 @@ def to_html_page(decision: dict, tx: dict) -> str:
                        + (f'<br><span class="small muted">because {because}</span>' if because else "") + "</div>")
         checked = r.get("checked") or []
         if checked:
-            out.append('<details open><summary class="small">Checked, and why each did not apply '
+            opened = " open" if r["outcome"] != "not_applicable" else ""
+            out.append(f'<details{opened}><summary class="small">Checked, and why each did not apply '
                        f"({len(checked)})</summary><table class=\"small\"><tr><th>Rule</th><th>Item</th>"
                        "<th>Condition that was false</th><th>Facts</th></tr>")
             for c in checked:
