@@ -228,7 +228,7 @@ def test_a_homoglyph_cannot_hide_a_listed_party_on_the_real_entity_list():
     assert rc == 0, err
     d = json.loads(out)
     ear = next(r for r in d["regimes"] if r["regime"] == "us-ear")
-    assert "ear.744_11.entity_list" in [f["rule"] for f in ear["findings"]]
+    assert "ear.744_16.entity_list" in [f["rule"] for f in ear["findings"]]
     assert d["outcome"] == "license_required"
 
 
