@@ -40,7 +40,10 @@ def run_tests(args, io) -> int:
         # (their schedule is pytest's, and the plugin is tested against it in CI).
         argv = [*files, "-p", "no:cacheprovider", "--noconftest", "--exportctl-policies", str(root),
                 "--rootdir", str(root), "-c", str(ini), "-W", "error",
-                "-W", "ignore::pytest.PytestDeprecationWarning"]
+                "-W", "ignore::pytest.PytestDeprecationWarning",
+                # installed (not editable), the CLI has imported exportctl before pytest loads the
+                # plugin: pytest then warns it cannot rewrite its asserts (the plugin uses none)
+                "-W", "ignore::pytest.PytestAssertRewriteWarning"]
         if not _plugin_registered():
             argv += ["-p", "exportctl.pytest_plugin"]
         argv.append("-q" if args.quiet else "-v")
