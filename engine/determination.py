@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from .citations import to_html, to_markdown
-from .render import ADVISORY_WORDS, DENIAL_WORDS, OUTCOME_WORDS, obligation_line
+from .render import ADVISORY_WORDS, DENIAL_WORDS, OUTCOME_WORDS, fact_value, obligation_line
 
 _CSS = """
 :root { --ink:#1b1f24; --muted:#59636e; --line:#d0d7de; --red:#b42318; --amber:#8a5a00; --green:#1a7f37;
@@ -60,14 +60,6 @@ def _badge(outcome: str) -> str:
     return f'<span class="outcome o-{_e(outcome)}">{_e(OUTCOME_WORDS[outcome])}</span>'
 
 
-def _value(v) -> str:
-    if isinstance(v, list):
-        return "[" + ", ".join(map(_value, v)) + "]"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return "null" if v is None else str(v)
-
-
 def _items(tx: dict) -> list:
     """(depth, item) for every item and component, walked without recursion."""
     out, stack = [], [(0, it) for it in reversed(tx.get("items") or [])]
@@ -82,7 +74,7 @@ def _items(tx: dict) -> list:
 
 def _cls(it: dict) -> str:
     c = it.get("classification") or {}
-    return ", ".join(f"{k} {_value(v)}" for k, v in c.items())
+    return ", ".join(f"{k} {fact_value(v)}" for k, v in c.items())
 
 
 def _parties(tx: dict) -> list:
@@ -129,7 +121,7 @@ def to_html_page(decision: dict, tx: dict) -> str:
     for label, key in (("Reference", "id"), ("Date", "date"), ("Kind", "kind"), ("Ships from", "ship_from"),
                        ("Destination", "destination"), ("End use", "end_use")):
         if key in tx:
-            out.append(f"<tr><th>{label}</th><td>{_e(_value(tx[key]))}</td></tr>")
+            out.append(f"<tr><th>{label}</th><td>{_e(fact_value(tx[key]))}</td></tr>")
     if tx.get("launch"):
         out.append(f"<tr><th>Launch</th><td>{_e(', '.join(f'{k} {v}' for k, v in tx['launch'].items()))}</td></tr>")
     out.append("</table>")
@@ -173,7 +165,7 @@ def to_html_page(decision: dict, tx: dict) -> str:
             auth = f" [{_e(f['authorization'])}]" if f.get("authorization") else ""
             item = f" · item <code>{_e(f['item'])}</code>" if f.get("item") else ""
             denial = f" ({_e(DENIAL_WORDS.get(f['denial_kind'], f['denial_kind']))})" if f.get("denial_kind") else ""
-            because = ", ".join(f"<code>{_e(k)}</code> = {_e(_value(v))}" for k, v in f.get("because", {}).items())
+            because = ", ".join(f"<code>{_e(k)}</code> = {_e(fact_value(v))}" for k, v in f.get("because", {}).items())
             out.append(f'<div class="finding">{_badge(f["outcome"])}{denial}{auth}{item}: {_e(f["message"])}<br>'
                        f'<span class="cite">{to_html(f["cite"])}</span> <span class="muted small">({_e(f["rule"])})</span>'
                        + (f'<br><span class="unverified small">UNVERIFIED: {_e(f["unverified"])}</span>' if f.get("unverified") else "")
@@ -187,7 +179,7 @@ def to_html_page(decision: dict, tx: dict) -> str:
             for c in checked:
                 what = f"{_e(c['rule'])}" + (f"<br><span class=\"muted\">exception to {_e(c['exception_to'])}</span>"
                                               if c.get("exception_to") else "")
-                facts = ", ".join(f"{_e(k)} = {_e(_value(v))}" for k, v in c["facts"].items())
+                facts = ", ".join(f"{_e(k)} = {_e(fact_value(v))}" for k, v in c["facts"].items())
                 out.append(f"<tr><td>{what}<br><span class=\"cite\">{to_html(c['cite'])}</span></td>"
                            f"<td class=\"nowrap\">{_e(c.get('item') or '')}</td><td><code>{_e(c['failed'])}</code></td><td>{facts}</td></tr>")
             out.append("</table></details>")

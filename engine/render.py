@@ -46,10 +46,10 @@ def json_text(obj, pretty: bool = False) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _value(v) -> str:
+def fact_value(v) -> str:
     """A fact value as the transaction file spells it (true, null, [a, b])."""
     if isinstance(v, list):
-        return "[" + ", ".join(map(_value, v)) + "]"
+        return "[" + ", ".join(map(fact_value, v)) + "]"
     if isinstance(v, bool):
         return "true" if v else "false"
     return "null" if v is None else str(v)
@@ -194,7 +194,7 @@ def _findings(con, findings: list) -> None:
         if f.get("unverified"):
             con.print(Text(f"      UNVERIFIED: {f['unverified']}", style="bold yellow"))
         if f.get("because"):
-            because = ", ".join(f"{k} = {_value(v)}" for k, v in f["because"].items())
+            because = ", ".join(f"{k} = {fact_value(v)}" for k, v in f["because"].items())
             con.print(Text(f"      because {because}", style="dim"))
 
 
@@ -204,7 +204,7 @@ def _checks(con, checked: list, limit: int) -> None:
         return
     con.print(Text("    checked, did not apply:", style="dim"))
     for c in checked[:limit]:
-        facts = ", ".join(f"{k} = {_value(v)}" for k, v in list(c["facts"].items())[:3])
+        facts = ", ".join(f"{k} = {fact_value(v)}" for k, v in list(c["facts"].items())[:3])
         what = f"exception {c['rule']} to {c['exception_to']}" if c.get("exception_to") else c["rule"]
         item = f" ({c['item']})" if c.get("item") else ""
         line = f"      {what}{item}: not {c['failed']}" + (f"  [{facts}]" if facts else "")
@@ -258,7 +258,7 @@ def findings_trace(decision: dict) -> str:
             auth = f" [{f['authorization']}]" if f.get("authorization") else ""
             lines.append(f"    {f['rule']} -> {f['outcome']}{auth} item={f['item']}  ({f['cite']})")
             if f.get("because"):
-                lines.append("      because " + ", ".join(f"{k}={_value(v)}" for k, v in f["because"].items()))
+                lines.append("      because " + ", ".join(f"{k}={fact_value(v)}" for k, v in f["because"].items()))
     return "\n".join(lines)
 
 
