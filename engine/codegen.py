@@ -31,6 +31,10 @@ No text is ever turned into code: the generator builds `ast` nodes whose only po
 parts are constants (strings, numbers, set members); identifiers are numbered. The module is
 compiled with `compile()` and each function taken from the code object's constants with
 `types.FunctionType`.
+
+Three modules, as Jinja2 splits its compiler from its runtime: emit.py generates the program,
+runtime.py holds the helpers the generated code calls, and this module runs it (epochs,
+binding, the wrappers that hand undecided rules to the closures, `compile_fast`).
 """
 
 from __future__ import annotations

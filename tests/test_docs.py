@@ -175,7 +175,7 @@ def test_pages_does_no_io(policyset, results, monkeypatch):
 
 def test_every_diagnostic_code_has_an_explanation():
     missing = sorted(set(CODES) - set(docs.EXPLANATIONS))
-    assert not missing, f"add an explanation to exportctl.docs.EXPLANATIONS for {missing}"
+    assert not missing, f"add an explanation to exportctl.explanations.EXPLANATIONS for {missing}"
     for code, ex in docs.EXPLANATIONS.items():
         assert {"what", "why", "example", "fix", "kind"} <= set(ex), code
 
@@ -186,7 +186,7 @@ def test_every_code_the_engine_emits_is_documented():
         used |= set(re.findall(r'Diagnostic\(\s*"(E\d{3})"', f.read_text(encoding="utf-8")))
         used |= set(re.findall(r'self\.err\(\s*"(E\d{3})"', f.read_text(encoding="utf-8")))
     missing = sorted(used - set(docs.EXPLANATIONS))
-    assert not missing, f"codes emitted but not explained in exportctl.docs.EXPLANATIONS: {missing}"
+    assert not missing, f"codes emitted but not explained in exportctl.explanations.EXPLANATIONS: {missing}"
 
 
 @pytest.mark.parametrize("code", sorted(c for c, e in docs.EXPLANATIONS.items() if e["kind"] != "text"))
