@@ -97,6 +97,7 @@ def _node_lines(node) -> dict:
 
 
 def shared_bases(root: Path) -> dict:
+    """The base transactions every case file may use (`policies/bases.yaml`), by name."""
     f = root / "bases.yaml"
     if not f.is_file():
         return {}
@@ -185,6 +186,7 @@ def load_cases(ps: PolicySet) -> tuple[list[Case], list[Diagnostic]]:
 
 
 def display_path(f: Path) -> str:
+    """A case file as it is named in messages and test ids: relative to the cwd when inside it."""
     try:
         return str(f.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:

@@ -10,7 +10,8 @@ from pathlib import Path
 from .. import ast as A
 from ..explain import source_of
 from .casetables import cases_block
-from .markdown import GENERATED, admonition, code, esc, fence, link_rule, not_encoded_section, period, slug_regime, source_lines, source_link, table
+from .markdown import (GENERATED, admonition, code, esc, fence, link_rule, not_encoded_section, period,
+                       slug_regime, source_lines, source_link, table)
 
 
 def regime_stats(policy: A.Policy, cov: dict, results: list) -> dict:
