@@ -1,7 +1,8 @@
 """mkdocs hooks: generate the policy reference before every build, and run the examples.
 
 - on_pre_build: `exportctl.docs.write_reference` writes docs/reference/ from the policies
-  (the same as `exportctl docs`), and the "Policy reference" entry of the nav becomes the
+  (the same as `exportctl docs`; the CLI page from `exportctl.cli.build_parser()`), and the
+  "Policy reference" entry of the nav becomes the
   overview, one page per regime, and the changelogs. docs/reference/ is gitignored.
 - on_page_markdown: `<!-- run: exportctl ... -->` lines of hand-written pages become the
   command and its real output (exportctl.docs.run_examples), so the pages cannot drift.
@@ -33,13 +34,14 @@ def _source_url(config) -> str | None:
 
 
 def on_pre_build(config, **kwargs):
+    from exportctl.cli import build_parser
     from exportctl.diagnostics import ExportctlError
     from exportctl.docs import write_reference
     from exportctl.render import diagnostics_text
 
     out = Path(config.docs_dir) / "reference"
     try:
-        written = write_reference(_policies(), out, source_url=_source_url(config))
+        written = write_reference(_policies(), out, source_url=_source_url(config), parser=build_parser())
     except ExportctlError as e:
         raise PluginError("the policies do not check, so the policy reference cannot be built:\n"
                           + diagnostics_text(e.diagnostics))
@@ -60,15 +62,17 @@ def _label(out: Path, regime: str) -> str:
 
 def _set_nav(config, out: Path, written: list) -> None:
     from exportctl.docs import regime_order
+    from exportctl.policyset import load
 
+    policies = {p.regime: p for p in load(_policies()).policies}   # binding or advisory: the order
     names = {p.name for p in written}
     regimes = [n[:-3] for n in names
                if n.endswith(".md") and not n.startswith("_") and n != "index.md"
                and not n.endswith("-changelog.md")]
     section = [{"Overview": "reference/index.md"}]
-    section += [{_label(out, r): f"reference/{r}.md"} for r in regime_order(regimes)]
+    section += [{_label(out, r): f"reference/{r}.md"} for r in regime_order(regimes, policies)]
     section.append({"Changelogs": [{_label(out, r): f"reference/{r}-changelog.md"}
-                                   for r in regime_order(regimes) if f"{r}-changelog.md" in names]})
+                                   for r in regime_order(regimes, policies) if f"{r}-changelog.md" in names]})
     nav = config.get("nav") or []
     for i, entry in enumerate(nav):
         if isinstance(entry, dict) and NAV_TITLE in entry:

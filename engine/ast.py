@@ -157,6 +157,13 @@ def children(e: Expr) -> tuple:
 
 # ---------------------------------------------------------------- declarations
 
+def regime_sort_key(regime: str, binding: bool) -> tuple:
+    """The order of regimes everywhere (decisions, docs, diff): binding before advisory, each
+    alphabetical by id. It comes from the policies (`binding`/`advisory` in their header), so
+    the engine never needs the names of the laws it runs."""
+    return (not binding, regime)
+
+
 @dataclass(frozen=True)
 class Header:
     regime: str

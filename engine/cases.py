@@ -96,7 +96,8 @@ def _node_lines(node) -> dict:
     return out
 
 
-def _shared_bases(root: Path) -> dict:
+def shared_bases(root: Path) -> dict:
+    """The base transactions every case file may use (`policies/bases.yaml`), by name."""
     f = root / "bases.yaml"
     if not f.is_file():
         return {}
@@ -140,7 +141,7 @@ def read_case_file(path: Path, root: Path, regimes: dict, display: str | None = 
         raise ExportctlError([Diagnostic("E701", d.message, d.span) for d in diags])
     case_lines = _node_lines(node)
     regime = regimes.get(path.parent.parent.resolve())
-    bases = {**_shared_bases(root), **data.get("bases", {})}
+    bases = {**shared_bases(root), **data.get("bases", {})}
     out = []
     seen = set()
     for i, spec in enumerate(data["cases"]):
@@ -176,7 +177,7 @@ def load_cases(ps: PolicySet) -> tuple[list[Case], list[Diagnostic]]:
     cases, diags = [], []
     regimes = folder_regimes(ps)
     for f in case_files(ps.root):
-        display = _display(f)
+        display = display_path(f)
         try:
             cases.extend(read_case_file(f, ps.root, regimes, display))
         except ExportctlError as e:
@@ -184,7 +185,8 @@ def load_cases(ps: PolicySet) -> tuple[list[Case], list[Diagnostic]]:
     return cases, diags
 
 
-def _display(f: Path) -> str:
+def display_path(f: Path) -> str:
+    """A case file as it is named in messages and test ids: relative to the cwd when inside it."""
     try:
         return str(f.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:

@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("lsp", help="the language server for editors (stdio; needs the `lsp` extra)")
     ls.add_argument("--stdio", action="store_true", help="speak LSP over stdin/stdout (the default and only transport)")
+
+    xp = sub.add_parser("explain", help="what a diagnostic code means, why, an example and the fix")
+    xp.add_argument("code", metavar="CODE", help="a diagnostic code, e.g. E601")
+    xp.add_argument("--format", choices=("text", "json"), default="text")
     return p
 
 
@@ -266,7 +270,7 @@ def cmd_docs(args, io: IO) -> int:
                    "run it at the top of a MkDocs project, or say where with --out DIR")
             return EXIT_BAD_INPUT
         out = "docs/reference"
-    written = write_reference(str(resolve_policies(args.policies, io)), Path(out))
+    written = write_reference(str(resolve_policies(args.policies, io)), Path(out), parser=build_parser())
     io.out(f"wrote {len(written)} page(s) to {out}")
     return EXIT_OK
 
@@ -350,8 +354,23 @@ def cmd_serve(args, io: IO, env=None) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args, io: IO) -> int:
+    from .explanations import explanation, explanation_text, suggest
+    from .render import json_text
+
+    entry = explanation(args.code)
+    if entry is None:
+        close = suggest(args.code)
+        io.err(f"exportctl explain: unknown code {args.code!r}"
+               + (f"; did you mean {' or '.join(close)}?" if close else " (codes look like E601)"))
+        return EXIT_BAD_INPUT
+    io.out(json_text(entry) if args.format == "json" else explanation_text(entry))
+    return EXIT_OK
+
+
 COMMANDS = {"evaluate": cmd_evaluate, "check": cmd_check, "test": cmd_test, "docs": cmd_docs,
-            "records": cmd_records, "diff": cmd_diff, "fmt": cmd_fmt, "lsp": cmd_lsp, "serve": cmd_serve}
+            "records": cmd_records, "diff": cmd_diff, "fmt": cmd_fmt, "lsp": cmd_lsp, "serve": cmd_serve,
+            "explain": cmd_explain}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
-import operator
 
 from . import ast as A
-from .values import Coll, Node, SetValue, Unknown, norm, unknown_union
+from .semantics import arith, combine_sets, compare, member, set_literal_fn, starts, truth
+from .values import Coll, Node, SetValue, Unknown, unknown_union
 
 
 class Ctx:
@@ -28,15 +28,6 @@ class Ctx:
         self.reads: list = []
         self.cache: dict = {}
         self.outcomes: dict = {}
-
-
-def truth(v):
-    """The truth value of `v`: True, False, or an Unknown."""
-    if v is True or v is False or type(v) is Unknown:
-        return v
-    if v is None:
-        return False
-    return bool(v)
 
 
 def _attr(ctx: Ctx, v, key: str):
@@ -109,102 +100,6 @@ def components_of(ctx: Ctx, v):
     return Coll(out, frozenset(missing))
 
 
-# ---------------------------------------------------------------- operators
-
-def _coerce_pair(a, b):
-    if type(a) is _dt.date and type(b) is str:
-        try:
-            return a, _dt.date.fromisoformat(b)
-        except ValueError:
-            return a, b
-    if type(b) is _dt.date and type(a) is str:
-        try:
-            return _dt.date.fromisoformat(a), b
-        except ValueError:
-            return a, b
-    return a, b
-
-
-_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-
-
-def compare(op: str, a, b):
-    ua, ub = type(a) is Unknown, type(b) is Unknown
-    if ua or ub:
-        return unknown_union([x for x in (a, b) if type(x) is Unknown])
-    a, b = _coerce_pair(a, b)
-    if op == "==":
-        return a == b
-    if op == "!=":
-        return a != b
-    if a is None or b is None:
-        return False
-    try:
-        return _ORDER[op](a, b)
-    except TypeError:
-        return False
-
-
-def arith(op: str, a, b):
-    if type(a) is Unknown or type(b) is Unknown:
-        return unknown_union([x for x in (a, b) if type(x) is Unknown])
-    if a is None or b is None:
-        return None
-    try:
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        return a / b if b else None
-    except TypeError:
-        return None
-
-
-def member(ctx: Ctx, a, b):
-    """`a in b`: b is a set (names compare without case and punctuation) or a list of the facts."""
-    if type(a) is Unknown:
-        return a
-    tb = type(b)
-    if tb is SetValue:
-        if a is None:
-            return False
-        return norm(a) in b.canonical if type(a) is str else False
-    if tb is Unknown:
-        return b
-    if tb is Node and type(b.data) is list:
-        ctx.reads.append((b.path, b.data))
-        return a in b.data
-    if tb is Coll:
-        if a in b.elements:
-            return True
-        return Unknown(b.missing) if b.missing else False
-    if b is None:
-        return False
-    if tb is str:
-        return type(a) is str and a in b
-    return False
-
-
-def starts(a, b):
-    if type(a) is Unknown:
-        return a
-    if type(b) is Unknown:
-        return b
-    if type(a) is not str:
-        return False
-    if type(b) is str:
-        return a.startswith(b)
-    if type(b) is SetValue:
-        if a.startswith(tuple(b.values)):
-            return True
-        if b.partial is not None:
-            return Unknown(frozenset((f"{a} startswith {b.name}",)))
-        return False
-    return False
-
-
 # ---------------------------------------------------------------- compiler
 
 class Scope:
@@ -255,7 +150,7 @@ class Compiler:
         changes: set = set()        # the days on which a member enters or leaves
         for op, term in decl.terms:
             if isinstance(term, A.SetLiteral):
-                parts.append((op, _members_fn(term)))
+                parts.append((op, set_literal_fn(term)))
                 for m in term.members:
                     if m.start:
                         changes.add(m.start)
@@ -281,7 +176,7 @@ class Compiler:
                 epoch_key = (cache_key, bisect.bisect_right(breaks, ctx.as_of))
                 v = by_epoch.get(epoch_key)
                 if v is None:
-                    v = _combine(name, [(op, f(ctx)) for op, f in parts], partial)
+                    v = combine_sets(name, [(op, f(ctx)) for op, f in parts], partial)
                     by_epoch[epoch_key] = v
                 ctx.cache[cache_key] = v
             return v
@@ -345,7 +240,7 @@ class Compiler:
         return lambda ctx, env: v
 
     def _SetLiteral(self, e, scope):
-        members = _members_fn(e)
+        members = set_literal_fn(e)
         static = all(m.start is None and m.end is None for m in e.members)
         if static:
             value = members(None)
@@ -534,42 +429,6 @@ class Compiler:
                 return True
             return total
         return quantify
-
-
-def _members_fn(lit: A.SetLiteral):
-    """A set literal as `f(ctx) -> SetValue` for the date of the law (`ctx.as_of`)."""
-    members = lit.members
-
-    def fn(ctx):
-        day = ctx.as_of if ctx is not None else None
-        values, canonical = [], {}
-        for m in members:
-            if day is not None and ((m.start and day < m.start) or (m.end and day > m.end)):
-                continue
-            values.append(m.value)
-            canonical[norm(m.value)] = m.value
-            for a in m.aliases:
-                canonical[norm(a)] = m.value
-        return SetValue("{...}", tuple(values), canonical)
-
-    return fn
-
-
-def _combine(name: str, parts, partial: str | None = None) -> SetValue:
-    values: list = []
-    canonical: dict = {}
-    for op, sv in parts:
-        if op == "+":
-            for v in sv.values:
-                if norm(v) not in canonical:
-                    values.append(v)
-            for k, v in sv.canonical.items():
-                canonical.setdefault(k, v)
-        else:
-            drop = {sv.canonical[k] for k in sv.canonical}
-            values = [v for v in values if v not in drop and norm(v) not in sv.canonical]
-            canonical = {k: v for k, v in canonical.items() if v in values}
-    return SetValue(name, tuple(values), canonical, partial)
 
 
 def mentions_item(e: A.Expr, bound: frozenset = frozenset()) -> bool:

@@ -162,6 +162,7 @@ class SideInfo:
     regimes: dict                    # regime id -> version
     revision: str | None = None      # full commit id, when the side is a git revision
     path: str | None = None          # the folder, when the side is a folder
+    binding: dict = field(default_factory=dict)   # regime id -> binding (for the order of regimes only)
 
     def as_dict(self) -> dict:
         return {"label": self.label, "revision": self.revision, "path": self.path,
@@ -299,7 +300,8 @@ def compare(before: dict | None, after: dict | None) -> tuple[list[RegimeChange]
     b_reg = {r["regime"]: r for r in (before or {}).get("regimes", [])}
     a_reg = {r["regime"]: r for r in (after or {}).get("regimes", [])}
     changes = []
-    for rid in _regime_order(set(b_reg) | set(a_reg)):
+    binding = {rid: r.get("binding", True) for rid, r in {**b_reg, **a_reg}.items()}
+    for rid in _regime_order(set(b_reg) | set(a_reg), binding):
         b, a = b_reg.get(rid), a_reg.get(rid)
         fb, fa = _findings(b), _findings(a)
         mb, ma = set((b or {}).get("missing", [])), set((a or {}).get("missing", []))
@@ -320,10 +322,11 @@ def compare(before: dict | None, after: dict | None) -> tuple[list[RegimeChange]
     return changes, sorted(ca - cb), sorted(cb - ca)
 
 
-def _regime_order(ids) -> list[str]:
-    from .evaluate import ORDER
+def _regime_order(ids, binding: dict) -> list[str]:
+    """Regime ids in decision order (`ast.regime_sort_key`); `binding`: regime id -> bool."""
+    from .ast import regime_sort_key
 
-    return sorted(ids, key=lambda r: (ORDER.index(r) if r in ORDER else 99, r))
+    return sorted(ids, key=lambda r: regime_sort_key(r, binding.get(r, True)))
 
 
 def diff_subject(base_ps, head_ps, subject: Subject) -> DecisionDiff:
@@ -334,7 +337,8 @@ def diff_subject(base_ps, head_ps, subject: Subject) -> DecisionDiff:
 
 
 def side_info(ps, label: str, revision: str | None = None, path: str | None = None) -> SideInfo:
-    return SideInfo(label, ps.digest, {p.regime: p.header.version for p in ps.policies}, revision, path)
+    return SideInfo(label, ps.digest, {p.regime: p.header.version for p in ps.policies}, revision, path,
+                    {p.regime: p.header.binding for p in ps.policies})
 
 
 def _subject_order(d: DecisionDiff):
@@ -384,7 +388,7 @@ def _versions(report: DiffReport) -> list[str]:
     """`us-ear 2024-03-15 -> 2024-10-23` for every regime whose version differs."""
     b, h = report.base.regimes, report.head.regimes
     out = []
-    for rid in _regime_order(set(b) | set(h)):
+    for rid in _regime_order(set(b) | set(h), {**report.base.binding, **report.head.binding}):
         vb, vh = b.get(rid, "absent"), h.get(rid, "absent")
         if vb != vh:
             out.append(f"{rid} {vb or '?'} -> {vh or '?'}")
@@ -656,11 +660,11 @@ def _rev_name(side: _Side, file: str) -> str | None:
 
 
 def _sources(side: _Side) -> dict:
-    from .policyset import _display, policy_files
+    from .policyset import display_path, policy_files
 
     out = {}
     for f in policy_files(side.root):
-        name = _display(f, side.root)
+        name = display_path(f, side.root)
         name = _rev_name(side, name) or name
         try:
             out[name] = f.read_text(encoding="utf-8")

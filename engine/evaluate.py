@@ -12,19 +12,15 @@ import datetime as _dt
 from dataclasses import dataclass, field
 
 from . import ast as A
-from .compile import Compiler, Ctx, Scope, mentions_item, truth
+from .compile import Compiler, Ctx, Scope, mentions_item
 from .explain import Explainer
+from .semantics import in_force, truth, within
 from .values import Node, SetValue, Unknown
 
 from . import __version__
 
 RANK = A.RANK
 ENGINE = f"exportctl {__version__}"
-ORDER = ("mtcr", "wassenaar", "us-itar", "us-ear", "eu-dual-use", "cn-export-control")
-
-
-def _in_force(start, end, day) -> bool:
-    return (start is None or day >= start) and (end is None or day <= end)
 
 
 @dataclass
@@ -68,6 +64,11 @@ class CompiledRegime:
     @property
     def id(self) -> str:
         return self.policy.regime
+
+
+def regime_order(regimes) -> list:
+    """Compiled regimes in decision order (`ast.regime_sort_key`: binding first, each alphabetical)."""
+    return sorted(regimes, key=lambda r: A.regime_sort_key(r.id, r.policy.header.binding))
 
 
 def compile_regimes(policies: list[A.Policy], fact_roots: frozenset, digests: dict) -> dict:
@@ -138,7 +139,7 @@ def _because(reads: list) -> dict:
     return out
 
 
-def _resolve(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result | None:
+def resolve_rule(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result | None:
     """Evaluate one rule with its exceptions at one item (or the whole transaction).
 
     An exception defeats the rule only when it holds for certain: its condition is true and
@@ -154,9 +155,9 @@ def _resolve(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result | N
     doubtful: list[_Result] = []
     missing: set = set()
     for exc in cr.exceptions:
-        if not _in_force(exc.rule.start, exc.rule.end, day):
+        if not in_force(exc.rule.start, exc.rule.end, day):
             continue
-        r = _resolve(exc, ctx, env, item_id, day)
+        r = resolve_rule(exc, ctx, env, item_id, day)
         if r is None:
             continue
         (holding if r.certain else doubtful).append(r)
@@ -182,7 +183,7 @@ def _resolve(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result | N
     return _Result("unknown", effective, potential, [], set(v.paths) | missing)
 
 
-def _scope_findings(reg: CompiledRegime, ctx: Ctx, items: list) -> list:
+def scope_findings(reg: CompiledRegime, ctx: Ctx, items: list) -> list:
     """Items and components (at any depth, walked without recursion) whose classification on a
     list the policy encodes is outside its encoded scope: the policy cannot see them."""
     out = []
@@ -201,7 +202,7 @@ def _scope_findings(reg: CompiledRegime, ctx: Ctx, items: list) -> list:
                 stack.extend((f"{path}.components[{j}]", c) for j, c in reversed(list(enumerate(comps))))
             cls = node.get("classification")
             value = cls.get(enc.key) if type(cls) is dict else None
-            if type(value) is not str or _within(value, allowed):
+            if type(value) is not str or within(value, allowed):
                 continue
             if enc.when is not None:
                 ctx.reads = []
@@ -225,20 +226,6 @@ _LIST_NAMES = {"eccn": "ECCN", "usml": "USML entry", "eu": "EU Annex I entry", "
                "mtcr": "MTCR Annex item", "wassenaar": "Wassenaar entry", "cn_military": "China military list entry"}
 
 
-def _within(value: str, entries: tuple) -> bool:
-    """`9A515.a.1` is within `9A515` and `9`, `XV(e)(12)` within `XV(e)` and `XV`; but `XVI(a)` is not
-    within `XV`, nor `10.A.1` within `1`: a prefix that ends inside a run of digits or of roman
-    numerals does not count."""
-    for e in entries:
-        if value == e:
-            return True
-        if e and value.startswith(e):
-            a, b = e[-1], value[len(e)]
-            if not ((a.isdigit() and b.isdigit()) or (a in "IVXLC" and b in "IVXLC")):
-                return True
-    return False
-
-
 def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict:
     p = reg.policy
     h = p.header
@@ -255,7 +242,7 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
     needs: dict = {}      # missing path -> {(rule id, cite)}: which rules need the answer
     alone: set = set()    # paths whose answer alone settles a rule
     entry["_needs"], entry["_alone"] = needs, alone
-    if not _in_force(h.start, h.end, day):
+    if not in_force(h.start, h.end, day):
         entry["note"] = f"not in force on {day.isoformat()}"
         return entry
     # Several `applies` declarations are alternatives: their Kleene "or" (none: always applies).
@@ -286,10 +273,10 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
     fired: list = []           # (CompiledRule, env, item id) whose own finding stands
     definite = "no_license_required"
     for cr in reg.rules:
-        if not _in_force(cr.rule.start, cr.rule.end, day):
+        if not in_force(cr.rule.start, cr.rule.end, day):
             continue
         for env, item_id in (item_envs if cr.per_item else tx_env):
-            r = _resolve(cr, ctx, env, item_id, day)
+            r = resolve_rule(cr, ctx, env, item_id, day)
             if r is None:
                 continue
             seen.add((cr.id, item_id))
@@ -326,7 +313,7 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
         missing |= app_missing
         for path in app_missing:
             needs.setdefault(path, set()).add((f"{reg.id}.applies", _applies_cite(reg)))
-    scope = _scope_findings(reg, ctx, items) if applies is True and reg.encodes else []
+    scope = scope_findings(reg, ctx, items) if applies is True and reg.encodes else []
     if scope:
         findings.extend(scope)
         at_most = "prohibited"
@@ -387,7 +374,7 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
     p = reg.policy
     for cr in reg.all_rules.values():
         r = cr.rule
-        if r.exception_to is not None or r.when is None or not _in_force(r.start, r.end, day):
+        if r.exception_to is not None or r.when is None or not in_force(r.start, r.end, day):
             continue
         said = False          # a condition that does not depend on the item is reported once
         for env, item_id in (item_envs if cr.per_item else tx_env):
@@ -402,7 +389,7 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
     for cr, env, item_id in fired:
         for x in reg.all_rules[cr.id].exceptions:
             r = x.rule
-            if r.when is None or not _in_force(r.start, r.end, day):
+            if r.when is None or not in_force(r.start, r.end, day):
                 continue
             why = ex.why_not(p, r, ctx, env, gated=False)
             if why is not None:
@@ -429,7 +416,7 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str, 
     `bundled=False` says the policies are not the ones shipped with exportctl (a warning);
     `explain=False` leaves out `checked` (for benchmarks of its cost only)."""
     ctx = Ctx(tx_data, as_of)
-    ordered = sorted(regimes.values(), key=lambda r: (ORDER.index(r.id) if r.id in ORDER else 99, r.id))
+    ordered = regime_order(regimes.values())
     entries = [evaluate_regime(reg, ctx, explain) for reg in ordered]
     binding = [e for e in entries if e["binding"] and e["outcome"] != "not_applicable"]
     if binding:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as _dt
 
 from . import ast as A
-from .compile import Compiler, Scope, mentions_item, truth
+from .compile import Compiler, Scope, mentions_item
+from .semantics import truth
 
 
 def conjuncts(e: A.Expr) -> tuple:

@@ -403,7 +403,7 @@ class Transaction:
 
 
 def schema_dir() -> Path:
-    from .policyset import policies_root
+    from .locations import policies_root
 
     return policies_root() / "schema"
 

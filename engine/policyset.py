@@ -10,15 +10,9 @@ from pathlib import Path
 from . import ast as A
 from .check import check
 from .diagnostics import Diagnostic, ExportctlError
+from .locations import policies_root  # noqa: F401 - re-exported: where the bundled policies are
 from .parse import MAX_FILE, parse_policy
 from .source import Span
-
-
-def policies_root() -> Path:
-    """The bundled policies: inside the installed package, or the checkout's `policies/`."""
-    here = Path(__file__).resolve().parent
-    installed = here / "_policies"          # in a wheel
-    return installed if (installed / "schema").is_dir() else here.parent / "policies"
 
 
 def checkout_policies(start: Path | None = None) -> Path | None:
@@ -54,7 +48,7 @@ def resolve_policies(given, io=None) -> Path:
     except OSError:
         same = False
     if not same and io is not None:
-        shown = _display(local, local)
+        shown = display_path(local, local)
         io.err(f"exportctl: using policies from {shown} (the checkout), not the installed copy "
                "(--policies DIR chooses another)")
     return local
@@ -188,7 +182,7 @@ class PolicySet:
             return ""
 
 
-def _display(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError, RuntimeError):   # outside the cwd, or a link in a loop
@@ -207,7 +201,7 @@ def read_policies(root: Path) -> PolicySet:
     if not files:
         diags.append(Diagnostic("E102", f"no *.policy files under {root}", Span(str(root), 0, 0)))
     for f in files:
-        name = _display(f, root)
+        name = display_path(f, root)
         try:
             if f.stat().st_size > 4 * MAX_FILE:  # bytes; the limit in characters is checked by the parser
                 diags.append(Diagnostic("E106", f"{name}: {f.stat().st_size:,} bytes, more than a policy file may have",

@@ -56,7 +56,7 @@ class CaseFile(pytest.File):
             raise CaseFileError(ExportctlError(ps.errors))
         regimes = C.folder_regimes(ps)
         try:
-            found = C.read_case_file(self.path, self.root, regimes, C._display(self.path))
+            found = C.read_case_file(self.path, self.root, regimes, C.display_path(self.path))
         except ExportctlError as e:
             raise CaseFileError(e) from None
         for case in found:

@@ -1,0 +1,232 @@
+"""What the generated code of the compiled evaluator calls (as Jinja2 keeps `runtime.py` apart
+from its compiler): each helper mirrors an operator of semantics.py on fast values, where raw
+dicts and lists stand for the closure evaluator's `Node`s.
+
+Where the closure evaluator would meet an unknown fact, a helper raises (`_Unknown`, or the
+generated code's own `KeyError`/`TypeError`): unknown is only ever a reason to fall back to the
+closures, never an answer. The generated module sees these under the names of `HELPERS`.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+
+from .semantics import arith, compare
+from .semantics import starts as _starts_3v
+from .values import Coll, SetValue, norm
+
+__all__ = ["HELPERS"]
+
+
+class _Unknown(Exception):
+    """Raised by generated code where the closure evaluator would have an unknown value."""
+
+
+# What generated code raises where a fact is unknown: a missing key (`tx["end_user"]`), an
+# attribute of something that is not a mapping, or an explicit `_Unknown`. Treating any of them
+# as "unknown" is always safe: the rule is then decided by the three-valued closures.
+_UNK = (KeyError, TypeError, _Unknown)
+_U = object()            # an empty memo slot
+_OBJ = frozenset({dict, list, Coll, SetValue})   # values the closure evaluator wraps or compares by identity
+_NUMT = frozenset({int, float})
+
+
+# ---------------------------------------------------------------- runtime helpers
+# Each mirrors the closure evaluator's operator on fast values: raw dicts and lists stand for
+# `Node`s, everything else is the same Python value.
+
+def _truth(v):
+    if v is True or v is False:
+        return v
+    if v is None:
+        return False
+    t = type(v)
+    if t is dict or t is list:
+        return True
+    return bool(v)
+
+
+def _eq(a, b):
+    if type(a) in _OBJ and type(b) in _OBJ:
+        raise _Unknown           # identity vs structure: let the closures decide
+    return compare("==", a, b)   # a date equals its ISO string, as in the closures
+
+
+def _ne(a, b):
+    if type(a) in _OBJ and type(b) in _OBJ:
+        raise _Unknown
+    return compare("!=", a, b)
+
+
+def _ord(op, a, b):
+    if type(a) in _OBJ or type(b) in _OBJ:
+        return False             # a Node never orders
+    return compare(op, a, b)
+
+
+def _arith(op, a, b):
+    if type(a) in _OBJ or type(b) in _OBJ:
+        return None
+    return arith(op, a, b)
+
+
+def _member(a, b):
+    tb = type(b)
+    if tb is SetValue:
+        if type(a) is str and norm(a) in b.canonical:
+            return True
+        if b.partial is not None:
+            raise _Unknown       # a partial list cannot say "not on it": the closures word the question
+        return False
+    if tb is list:
+        return False if type(a) in _OBJ else a in b
+    if tb is Coll:
+        if type(a) in _OBJ:
+            raise _Unknown
+        if a in b.elements:
+            return True
+        if b.missing:
+            raise _Unknown
+        return False
+    if tb is str:
+        return type(a) is str and a in b
+    return False
+
+
+def _starts(a, b):
+    """`a startswith b` on the fast path: an unknown (a partial set of prefixes) falls back."""
+    v = _starts_3v(a, b)
+    if type(v) is not bool:
+        raise _Unknown
+    return v
+
+
+def _member_slow(memo: dict, sv: SetValue, a: str) -> bool:
+    r = norm(a) in sv.canonical
+    if len(memo) < 8192:
+        memo[a] = r
+    return r
+
+
+def _known(v, keys) -> bool:
+    for k in keys:
+        if type(v) is dict:
+            if k not in v:
+                return False
+            v = v[k]
+        else:
+            return True
+    return True
+
+
+def _known_value(v) -> bool:
+    return True
+
+
+def _components_of(v) -> Coll:
+    """Every component at any depth, in the closure evaluator's order (sorted by path)."""
+    if type(v) is not dict:
+        return Coll([])
+    out: list = []
+    missing = False
+    stack = [(v, "")]
+    while stack:
+        node, p = stack.pop()
+        comps = node.get("components")
+        if comps is None:
+            missing = True
+            continue
+        p = p + ".components"
+        for i, c in enumerate(comps):
+            key = f"{p}[{i}]"
+            out.append((key, c))
+            stack.append((c, key))
+    out.sort(key=itemgetter(0))
+    return Coll([c for _, c in out], frozenset(("?",)) if missing else frozenset())
+
+
+def _elements(v):
+    t = type(v)
+    if t is list:
+        return v, False
+    if t is Coll:
+        return v.elements, bool(v.missing)
+    if t is SetValue:
+        return list(v.values), False
+    if v is None:
+        return [], False
+    return None
+
+
+def _q_any(coll, body):
+    got = _elements(coll)
+    if got is None:
+        return None
+    elements, unknown = got
+    for x in elements:
+        try:
+            if body(x):
+                return True
+        except _UNK:
+            unknown = True
+    if unknown:
+        raise _Unknown
+    return False
+
+
+def _q_all(coll, body):
+    got = _elements(coll)
+    if got is None:
+        return None
+    elements, unknown = got
+    for x in elements:
+        try:
+            if not body(x):
+                return False
+        except _UNK:
+            unknown = True
+    if unknown:
+        raise _Unknown
+    return True
+
+
+def _q_count(coll, where):
+    got = _elements(coll)
+    if got is None:
+        return None
+    elements, unknown = got
+    if unknown:
+        raise _Unknown
+    if where is None:
+        return len(elements)
+    total = 0
+    for x in elements:
+        if where(x):
+            total += 1
+    return total
+
+
+def _q_sum(coll, where, value):
+    got = _elements(coll)
+    if got is None:
+        return None
+    elements, unknown = got
+    if unknown:
+        raise _Unknown
+    total = 0
+    for x in elements:
+        if where is not None and not where(x):
+            continue
+        v = value(x)
+        if v is not None:
+            total += v
+    return total
+
+
+HELPERS = {
+    "_truth": _truth, "_eq": _eq, "_ne": _ne, "_ord": _ord, "_arith": _arith, "_member": _member,
+    "_member_slow": _member_slow, "_starts": _starts, "_known": _known, "_known_value": _known_value,
+    "_components_of": _components_of, "_q_any": _q_any, "_q_all": _q_all, "_q_count": _q_count,
+    "_q_sum": _q_sum, "_UNK": _UNK, "_U": _U, "_NUMT": _NUMT, "_Unknown": _Unknown,
+}
+
