@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Iterator
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from .diagnostics import Diagnostic, ExportctlError
 from .source import Span
@@ -339,10 +338,13 @@ def country_fields(data, sch: dict):
     """(path, value) of every country field of `data`: the places the schema gives
     `$ref: #/$defs/country`, found by walking data and schema together (no list of fields)."""
     defs = sch.get("$defs", {})
+    reach = _country_nodes(sch)
     stack = [(data, sch, ())]
     found = []
     while stack:
         value, s, path = stack.pop()
+        if id(s) not in reach:
+            continue  # no country field below this part of the schema: skip its data
         ref = s.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             name = ref[len("#/$defs/"):]
@@ -364,6 +366,51 @@ def country_fields(data, sch: dict):
         elif isinstance(value, list) and isinstance(s.get("items"), dict):
             stack.extend((v, s["items"], path + (i,)) for i, v in enumerate(value))
     return sorted(found, key=lambda f: json_path(f[0]))
+
+
+_REACH: dict = {}
+
+
+def _country_nodes(sch: dict) -> frozenset:
+    """ids of the schema's nodes under which a country field can be (walked once per schema,
+    kept with the schema so an id is never reused), so the data walk skips the rest."""
+    hit = _REACH.get(id(sch))
+    if hit is not None and hit[0] is sch:
+        return hit[1]
+    defs = sch.get("$defs", {})
+    children: dict = {}     # id -> ids of the nodes it leads to ($ref counts)
+    direct: set = set()     # ids of `$ref: #/$defs/country` nodes
+    todo = [sch]
+    while todo:
+        s = todo.pop()
+        if not isinstance(s, dict) or id(s) in children:
+            continue
+        subs = []
+        ref = s.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref[len("#/$defs/"):]
+            if name == "country":
+                direct.add(id(s))
+            elif name in defs:
+                subs.append(defs[name])
+        subs += [x for k in ("allOf", "anyOf", "oneOf") for x in (s.get(k) or [])]
+        subs += list((s.get("properties") or {}).values())
+        if isinstance(s.get("items"), dict):
+            subs.append(s["items"])
+        subs = [x for x in subs if isinstance(x, dict)]
+        children[id(s)] = [id(x) for x in subs]
+        todo.extend(subs)
+    nodes = set(direct)
+    changed = True
+    while changed:   # a fixpoint: recursive definitions (components of items) settle too
+        changed = False
+        for k, kids in children.items():
+            if k not in nodes and any(c in nodes for c in kids):
+                nodes.add(k)
+                changed = True
+    nodes = frozenset(nodes)
+    _REACH[id(sch)] = (sch, nodes)
+    return nodes
 
 
 def check_countries(data, source: str, lines: dict | None = None, folder: str | None = None) -> list[Diagnostic]:
@@ -416,7 +463,10 @@ def schema(name: str = "transaction", folder: str | None = None) -> dict:
 
 
 @lru_cache(maxsize=None)
-def _validator(name: str = "transaction", folder: str | None = None) -> Draft202012Validator:
+def _validator(name: str = "transaction", folder: str | None = None):
+    """jsonschema's validator, imported only when a record needs its words (import costs ~70 ms)."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema(name, folder), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -453,9 +503,53 @@ def _yaml_lines(node, path=(), out=None, offset=0) -> dict:
     return out
 
 
+@lru_cache(maxsize=None)
+def _fast_validator(name: str = "transaction", folder: str | None = None):
+    """A compiled validator's `is_valid` (jsonschema-rs, else fastjsonschema), or None when
+    neither is installed (the `fast` extra). Only a yes/no: a record it rejects is validated
+    again by jsonschema, which words the errors, so messages never depend on it."""
+    try:
+        import jsonschema_rs
+    except ImportError:
+        jsonschema_rs = None
+    if jsonschema_rs is not None:
+        try:
+            return jsonschema_rs.validator_for(schema(name, folder), validate_formats=True).is_valid
+        except Exception:  # a schema it cannot compile: the plain path only
+            return None
+    try:
+        import copy
+
+        import fastjsonschema
+    except ImportError:
+        return None
+    try:
+        # fastjsonschema rewrites the schema it is given: hand it a copy
+        check = fastjsonschema.compile(copy.deepcopy(schema(name, folder)))
+    except Exception:
+        return None
+
+    def is_valid(data) -> bool:
+        try:
+            check(data)
+            return True
+        except Exception:
+            return False
+
+    return is_valid
+
+
+FAST = os.environ.get("EXPORTCTL_FAST_VALIDATION", "1") != "0"
+"""EXPORTCTL_FAST_VALIDATION=0: jsonschema only (the plain path, for comparisons)."""
+
+
 def validate(data, source: str, lines: dict | None = None, schema_name: str = "transaction",
              folder: str | None = None) -> list[Diagnostic]:
     """Every schema violation as a diagnostic with its JSON path and, when known, its line."""
+    if FAST:
+        fast = _fast_validator(schema_name, folder)
+        if fast is not None and fast(data):
+            return []
     lines = lines or {}
     diags = []
     errors = sorted(_validator(schema_name, folder).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
@@ -530,12 +624,16 @@ def digest_of(data) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def from_data(data, source: str = "<data>", lines: dict | None = None, folder: str | None = None) -> Transaction:
-    """Validate one transaction given as Python data. Raises ExportctlError (E602, E603-E607)."""
+def from_data(data, source: str = "<data>", lines: dict | None = None, folder: str | None = None,
+              fresh_json: bool = False) -> Transaction:
+    """Validate one transaction given as Python data. Raises ExportctlError (E602, E603-E607).
+    `fresh_json`: `data` was just parsed from JSON (string keys, no dates, nobody else holds it),
+    so it needs no normalised copy."""
     diags = check_values(data, source, lines)
     if diags:
         raise ExportctlError(diags)
-    data = _normalise(data)
+    if not fresh_json:
+        data = _normalise(data)
     if not isinstance(data, dict):
         raise ExportctlError(Diagnostic("E602", f"a transaction is a mapping, not {type(data).__name__}",
                                         Span(source, 1, 1)))
@@ -600,11 +698,13 @@ class _TooLong:
     """Stands for a JSON Lines line longer than the limit (its bytes were skipped, not kept)."""
 
 
-def read_lines(lines, source: str, folder: str | None = None, defer: bool = False) -> Iterator[Record]:
+def read_lines(lines, source: str, folder: str | None = None, defer: bool = False,
+               first: int = 1) -> Iterator[Record]:
     """JSON Lines, one record per line, streamed: memory does not grow with the input. Lines may
-    be bytes (decoded one by one, so a bad byte costs one record, not the rest of the file)."""
+    be bytes (decoded one by one, so a bad byte costs one record, not the rest of the file).
+    `first`: the line number of the first line (a Chunk read elsewhere)."""
     limit = LIMITS.line_bytes
-    for n, line in enumerate(lines, 1):
+    for n, line in enumerate(lines, first):
         where = f"{source}:{n}"
         if line is _TooLong or len(line) > limit + 1:
             yield _error(where, "E603", f"line longer than {limit:,} bytes", source, n, 1)
@@ -623,15 +723,15 @@ def read_lines(lines, source: str, folder: str | None = None, defer: bool = Fals
         except ExportctlError as e:
             yield Record(where, error=e)
             continue
-        yield _record(data, where, {"": n}, source, n, folder, defer)
+        yield _record(data, where, {"": n}, source, n, folder, defer, fresh_json=True)
 
 
 def _record(data, where: str, lines: dict, source: str, line: int, folder: str | None = None,
-            defer: bool = False) -> Record:
+            defer: bool = False, fresh_json: bool = False) -> Record:
     if defer:
         return Record(where, pending=(data, lines, source, line, folder))
     try:
-        tx = from_data(data, source, lines, folder)
+        tx = from_data(data, source, lines, folder, fresh_json=fresh_json)
         tx.source = where
         return Record(where, transaction=tx)
     except ExportctlError as e:
@@ -642,6 +742,32 @@ def _record(data, where: str, lines: dict, source: str, line: int, folder: str |
 
 
 SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
+
+
+@dataclass
+class Chunk:
+    """Raw lines of JSON Lines, not yet parsed: what `--jobs` hands a worker, which parses,
+    validates and decides them (read_lines(chunk.lines, chunk.source, first=chunk.first))."""
+
+    source: str
+    first: int
+    lines: list
+
+
+def _jsonl(lines, source: str, folder, defer: bool, chunk: int):
+    """read_lines, or (chunk > 0) the same lines unparsed, `chunk` at a time."""
+    if not chunk:
+        yield from read_lines(lines, source, folder, defer)
+        return
+    block: list = []
+    first = 1
+    for n, line in enumerate(lines, 1):
+        block.append(line)
+        if len(block) >= chunk:
+            yield Chunk(source, first, block)
+            block, first = [], n + 1
+    if block:
+        yield Chunk(source, first, block)
 
 
 def bounded_lines(stream, limit: int):
@@ -682,7 +808,8 @@ def _reason(e: OSError) -> str:
     return e.strerror or str(e)
 
 
-def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = False) -> Iterator[Record]:
+def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = False,
+              chunk: int = 0) -> Iterator[Record | Chunk]:
     """Read a file, `-` (stdin) or a folder (its .yaml/.yml/.json/.jsonl files, sorted by name).
 
     Only regular files are opened (a FIFO or device is an error, never a hang); a folder is walked
@@ -691,7 +818,7 @@ def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = Fa
     import stat
 
     if path == "-":
-        yield from _read_stdin(stdin, folder, defer)
+        yield from _read_stdin(stdin, folder, defer, chunk)
         return
     try:
         st = os.stat(path)
@@ -699,15 +826,15 @@ def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = Fa
         yield _error(path, "E601", f"cannot read {path}: {_reason(e)}", path)
         return
     if stat.S_ISDIR(st.st_mode):
-        yield from _read_folder(path, folder, defer)
+        yield from _read_folder(path, folder, defer, chunk)
     elif not stat.S_ISREG(st.st_mode):
         yield _error(path, "E609", f"cannot read {path}: {_kind(st.st_mode)}; only regular files, folders and "
                                    "- (stdin) are read", path)
     else:
-        yield from _read_file(path, folder, defer)
+        yield from _read_file(path, folder, defer, chunk)
 
 
-def _read_file(path: str, folder: str | None, defer: bool) -> Iterator[Record]:
+def _read_file(path: str, folder: str | None, defer: bool, chunk: int = 0) -> Iterator[Record | Chunk]:
     import stat
 
     try:
@@ -725,7 +852,7 @@ def _read_file(path: str, folder: str | None, defer: bool) -> Iterator[Record]:
         try:
             os.set_blocking(fd, True)
             if path.endswith((".jsonl", ".ndjson")):
-                yield from read_lines(bounded_lines(fh, LIMITS.line_bytes), path, folder, defer)
+                yield from _jsonl(bounded_lines(fh, LIMITS.line_bytes), path, folder, defer, chunk)
                 return
             if st.st_size > LIMITS.file_bytes:
                 yield _error(path, "E603", f"file of {st.st_size:,} bytes (at most {LIMITS.file_bytes:,}); "
@@ -755,7 +882,7 @@ def _decode(raw: bytes, source: str):
         return _error(source, "E601", f"not UTF-8: byte 0x{raw[e.start]:02x}", source, line, col)
 
 
-def _read_stdin(stdin, folder, defer) -> Iterator[Record]:
+def _read_stdin(stdin, folder, defer, chunk: int = 0) -> Iterator[Record | Chunk]:
     import sys
 
     stream = stdin or sys.stdin
@@ -765,7 +892,7 @@ def _read_stdin(stdin, folder, defer) -> Iterator[Record]:
     head = first.decode("utf-8", "replace") if isinstance(first, bytes) else first
     if first is not _TooLong and head.lstrip().startswith("{") and head.rstrip().endswith("}"):
         # JSON Lines on stdin: stream it
-        yield from read_lines(_chain([first], lines), "<stdin>.jsonl", folder, defer)
+        yield from _jsonl(_chain([first], lines), "<stdin>.jsonl", folder, defer, chunk)
         return
     if first is _TooLong:
         yield _error("<stdin>", "E603", f"stdin: first line longer than {LIMITS.line_bytes:,} bytes", "<stdin>", 1, 1)
@@ -825,12 +952,12 @@ def walk(root: str) -> Iterator[tuple[str, str | None]]:
         stack.extend(reversed(subdirs))
 
 
-def _read_folder(root: str, folder: str | None, defer: bool) -> Iterator[Record]:
+def _read_folder(root: str, folder: str | None, defer: bool, chunk: int = 0) -> Iterator[Record | Chunk]:
     for p, problem in sorted(walk(root), key=lambda x: Path(x[0]).parts):
         if problem:
             yield _error(p, "E609", f"cannot read {p}: {problem}", p)
         else:
-            yield from _read_file(p, folder, defer)
+            yield from _read_file(p, folder, defer, chunk)
 
 
 def _chain(first, rest):
