@@ -303,10 +303,47 @@ def _country_name(code: str) -> str:
     return c.name if c else code
 
 
+_ALPHA2: frozenset | None = None
+
+
+def _known_alpha2() -> frozenset:
+    """pycountry's ISO 3166-1 alpha-2 codes, kept in the user's cache folder by the identity of
+    pycountry's database file, so a run whose codes all exist never imports pycountry (~100 ms)."""
+    global _ALPHA2
+    if _ALPHA2 is not None:
+        return _ALPHA2
+    import hashlib
+    import importlib.util
+
+    from . import policy_cache
+
+    key = None
+    try:
+        spec = importlib.util.find_spec("pycountry")
+        db = Path(spec.origin).parent / "databases" / "iso3166-1.json"
+        st = db.stat()
+        if policy_cache.enabled():
+            key = hashlib.sha256(f"alpha2\0{db}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()
+    except (AttributeError, TypeError, OSError, ImportError, ValueError):
+        pass
+    hit = policy_cache.get(key) if key else None
+    if isinstance(hit, frozenset) and all(isinstance(c, str) for c in hit):
+        _ALPHA2 = hit
+        return hit
+    import pycountry
+
+    _ALPHA2 = frozenset(c.alpha_2 for c in pycountry.countries)
+    if key:
+        policy_cache.put(key, _ALPHA2)
+    return _ALPHA2
+
+
 @lru_cache(maxsize=4096)
 def country_problem(code: str) -> str | None:
     """None when `code` is an ISO 3166-1 alpha-2 code (or XK, Kosovo) or an ISO 3166-2 subdivision
     code that exists; otherwise what is wrong, with a suggestion when there is a likely one."""
+    if code == "XK" or code in _known_alpha2():
+        return None
     import difflib
 
     import pycountry

@@ -233,3 +233,19 @@ def test_no_cache_turns_it_off(tmp_path, monkeypatch):
     _load(root)
     _load(root)
     assert len(calls) == 2 and not policy_cache.folder().exists()
+
+
+def test_country_codes_are_read_from_the_cache_without_importing_pycountry(tmp_path):
+    import subprocess
+
+    code = ("import sys; from exportctl import facts; "
+            "print(facts.country_problem('FR'), facts.country_problem('UK') is not None, 'pycountry' in sys.modules)")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["None", "True", "True"]
+    code2 = code.replace("facts.country_problem('UK') is not None, ", "")
+    second = subprocess.run([sys.executable, "-c", code2], env=env, capture_output=True, text=True, check=True)
+    assert second.stdout.split() == ["None", "False"]
+    import pycountry
+
+    assert facts._known_alpha2() == frozenset(c.alpha_2 for c in pycountry.countries)
