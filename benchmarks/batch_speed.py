@@ -56,15 +56,21 @@ def run_cli(label: str, path: Path, jobs: int, pythonpath: Path | None, env_extr
         env["PYTHONPATH"] = str(pythonpath)
     out = cwd / f"{label}.out"
     cmd = [sys.executable, "-m", "exportctl.cli", "evaluate", str(path), "--format", "json", "--jobs", str(jobs)]
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with out.open("wb") as fh:
         p = subprocess.run(cmd, stdout=fh, stderr=subprocess.PIPE, env=env, cwd=cwd)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     n = sum(1 for _ in out.open("rb"))
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     out.unlink()
     return {"label": label, "jobs": jobs, "exit": p.returncode, "records": n, "seconds": round(wall, 3),
-            "records_per_s": round(n / wall, 1) if wall else 0.0, "sha256": digest,
+            "records_per_s": round(n / wall, 1) if wall else 0.0, "cpu_s": round(cpu, 2),
+            "records_per_cpu_s": round(n / cpu, 1) if cpu else 0.0, "sha256": digest,
             "stderr": p.stderr.decode("utf-8", "replace")[-300:] if p.returncode not in (0, 1) else ""}
 
 
@@ -101,6 +107,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--baseline-ref", default="main")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--reps", type=int, default=1, help="rounds of the whole plan, interleaved; the best of each is kept")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
     args = ap.parse_args(argv)
@@ -120,12 +127,17 @@ def main(argv=None) -> int:
             plan = [("baseline-jobs1", 1, base, {})] + plan + [("baseline-jobs2", 2, base, {})]
         if args.smoke:
             plan = [p for p in plan if p[0] in ("baseline-jobs1", "new-jobs1", "new-jobs2")]
-        for label, jobs, pp, env in plan:
-            r = run_cli(label, data, jobs, pp, env, tmp)
-            runs.append(r)
-            print(f"{label:22} jobs {jobs}  {r['records']:>8,} records  {r['seconds']:8.2f} s  "
-                  f"{r['records_per_s']:>9,.1f} rec/s  exit {r['exit']}", flush=True)
-        by = {r["label"]: r for r in runs}
+        best: dict = {}
+        for _ in range(1 if args.smoke else args.reps):
+            for label, jobs, pp, env in plan:   # interleaved: a burst of load hits every configuration
+                r = run_cli(label, data, jobs, pp, env, tmp)
+                print(f"{label:22} jobs {jobs}  {r['records']:>8,} records  {r['seconds']:8.2f} s  "
+                      f"{r['records_per_s']:>9,.1f} rec/s  {r['records_per_cpu_s']:>9,.1f} rec/CPU-s  exit {r['exit']}",
+                      flush=True)
+                if label not in best or r["records_per_s"] > best[label]["records_per_s"]:
+                    best[label] = r
+                runs.append(r)
+        by = best
         ratios = {}
         if "baseline-jobs1" in by:
             ratios["new-jobs1 / baseline-jobs1"] = round(by["new-jobs1"]["records_per_s"] / by["baseline-jobs1"]["records_per_s"], 2)
@@ -133,6 +145,8 @@ def main(argv=None) -> int:
         if "baseline-jobs2" in by:
             ratios["baseline-jobs2 / baseline-jobs1"] = round(by["baseline-jobs2"]["records_per_s"] / by["baseline-jobs1"]["records_per_s"], 2)
         same = len({r["sha256"] for r in runs}) == 1
+        if "baseline-jobs1" in by:
+            ratios["CPU: new-jobs1 / baseline-jobs1"] = round(by["new-jobs1"]["records_per_cpu_s"] / by["baseline-jobs1"]["records_per_cpu_s"], 2)
         for k, v in ratios.items():
             print(f"{k}: {v}x")
         print("same output bytes in every run:", same)
@@ -140,7 +154,7 @@ def main(argv=None) -> int:
         print("µs per record in this tree:", json.dumps(prof))
     result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
                           "load": os.getloadavg()},
-              "date": time.strftime("%Y-%m-%d %H:%M"), "generate": gen, "runs": runs, "ratios": ratios,
+              "date": time.strftime("%Y-%m-%d %H:%M"), "generate": gen, "runs": runs, "best": list(best.values()), "ratios": ratios,
               "same_output": same, "phases_us": prof, "command": "python benchmarks/batch_speed.py " + " ".join(argv or sys.argv[1:])}
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
