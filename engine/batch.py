@@ -128,6 +128,7 @@ def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
         return
     import multiprocessing as mp
 
+    _prepare(ps)
     ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
     with ctx.Pool(jobs, initializer=_worker_init, initargs=(policies,)) as pool:
         pending: collections.deque = collections.deque()
@@ -137,6 +138,17 @@ def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
                 yield from pending.popleft().get()
         while pending:
             yield from pending.popleft().get()
+
+
+def _prepare(ps) -> None:
+    """Generate the compiled evaluator's programs in the parent, before the fork: workers
+    inherit them instead of each warming up and generating its own (seconds of CPU per worker)."""
+    try:
+        from . import api
+
+        api.compile_fast(ps).prepare()
+    except (AttributeError, ImportError):   # the evaluator moved: workers warm up by themselves
+        pass
 
 
 def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):
