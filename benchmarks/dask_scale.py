@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)")
     ap.add_argument("--file", help="where to write the generated input (default: a temporary folder)")
-    ap.add_argument("--blocksize", type=int, default=4 * 1024 * 1024)
+    ap.add_argument("--blocksize", type=int, default=1024 * 1024, help="bytes per task (1 MiB: about 1,000 transactions)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
     args = ap.parse_args(argv)

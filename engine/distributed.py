@@ -33,7 +33,10 @@ def _policies(policies):
     if ps is None:
         from .api import load_policies
 
+        from .batch import _prepare
+
         ps = _PS[key] = load_policies(policies)
+        _prepare(ps)   # the compiled programs, once per worker, not after a warm-up per process
     return ps
 
 
