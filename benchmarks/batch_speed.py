@@ -65,8 +65,9 @@ def run_cli(label: str, path: Path, jobs: int, pythonpath: Path | None, env_extr
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    n = sum(1 for _ in out.open("rb"))
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    raw = out.read_bytes()
+    n = raw.count(b"\n")
+    digest = hashlib.sha256(raw).hexdigest()
     out.unlink()
     return {"label": label, "jobs": jobs, "exit": p.returncode, "records": n, "seconds": round(wall, 3),
             "records_per_s": round(n / wall, 1) if wall else 0.0, "cpu_s": round(cpu, 2),
