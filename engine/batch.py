@@ -4,14 +4,15 @@ in its place and the run goes on (exit 2 at the end, with a count)."""
 
 from __future__ import annotations
 
-import itertools
+import collections
 import os
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from . import facts
 from .diagnostics import ExportctlError
 
-WINDOW = 2000   # records in flight at once with --jobs > 1
+CHUNK = 128      # lines (or records) a worker takes at once with --jobs > 1
+AHEAD = 4        # chunks in flight per worker: a sliding window, never a barrier
 
 
 def _decide_one(ps, rec: facts.Record, as_of):
@@ -21,6 +22,46 @@ def _decide_one(ps, rec: facts.Record, as_of):
         return rec.source, None, rec.error.diagnostics, None
     d = decide(ps, rec.transaction, as_of)
     return rec.source, d, None, rec.transaction.digest
+
+
+class Style(NamedTuple):
+    """How a result is written: what a worker needs to turn a decision into text."""
+
+    format: str = "json"
+    color_out: bool = False
+    color_err: bool = False
+    width: int | None = None
+    fail_on: str | None = None
+    record: bool = False
+
+
+class Outcome(NamedTuple):
+    """One record's result as text, made where it was decided (a worker sends back strings)."""
+
+    err: str | None          # diagnostics for stderr
+    out: str | None          # the decision (or the JSON error record) for stdout
+    record: tuple | None     # (decision, input digest) for --record
+    error: bool              # the record was rejected
+    strict: bool             # its outcome is as strict as --fail-on, or stricter
+
+
+def outcome(ps, rec: facts.Record, as_of, style: Style) -> Outcome:
+    from .render import decision_text, diagnostics_text, json_text
+
+    source, decision, diags, digest = _decide_one(ps, rec, as_of)
+    if decision is None:
+        out = json_text({"source": source, "error": [d.as_dict() for d in diags]}) if style.format == "json" else None
+        return Outcome(diagnostics_text(diags, color=style.color_err), out, None, True, False)
+    strict = False
+    if style.fail_on:
+        from .ast import RANK
+
+        strict = RANK[decision["outcome"]] >= RANK[style.fail_on]
+    if style.format == "json":
+        out = json_text(decision)
+    else:
+        out = decision_text(decision, color=style.color_out, width=style.width)
+    return Outcome(None, out, (decision, digest) if style.record else None, False, strict)
 
 
 _WORKER_PS = None
@@ -40,36 +81,81 @@ def _worker_init(policies):
     _WORKER_PS = load_policies(policies)
 
 
-def _worker(job):
-    rec, as_of = job
-    return _decide_one(_WORKER_PS, rec.validated(), as_of)
+def unit_records(ps, unit) -> Iterator[facts.Record]:
+    """The records of a unit of work: raw JSON Lines (parsed and validated here) or records."""
+    if isinstance(unit, facts.Chunk):
+        return facts.read_lines(unit.lines, unit.source, ps.schema_folder, first=unit.first)
+    return (r.validated() for r in unit)
 
 
-def _records(paths, folder=None, stdin=None, defer=False) -> Iterator[facts.Record]:
+def _worker(job) -> list:
+    unit, as_of, style = job
+    return [outcome(_WORKER_PS, r, as_of, style) for r in unit_records(_WORKER_PS, unit)]
+
+
+def _records(paths, folder=None, stdin=None, defer=False, chunk=0) -> Iterator:
     for p in paths:
-        yield from facts.read_path(p, folder, stdin, defer)
+        yield from facts.read_path(p, folder, stdin, defer, chunk)
 
 
-def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):
-    """(source, decision | None, diagnostics | None, input digest) per record, in input order."""
-    # with workers, validation happens in the workers too (it costs as much as deciding)
-    recs = _records(paths, ps.schema_folder, stdin, defer=jobs > 1)
+def _units(paths, folder, stdin) -> Iterator:
+    """Raw line chunks of JSON Lines; other records (YAML, JSON files) read but not validated,
+    gathered CHUNK at a time."""
+    group: list = []
+    for item in _records(paths, folder, stdin, defer=True, chunk=CHUNK):
+        if isinstance(item, facts.Chunk):
+            if group:
+                yield group
+                group = []
+            yield item
+        else:
+            group.append(item)
+            if len(group) >= CHUNK:
+                yield group
+                group = []
+    if group:
+        yield group
+
+
+def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
+             style: Style = Style()) -> Iterator[Outcome]:
+    """One Outcome per record, in input order. With jobs > 1 the parent only reads raw lines and
+    writes the text the workers return: workers parse, validate, decide and render, and a sliding
+    window of AHEAD chunks per worker keeps them busy (no barrier), memory bounded."""
     if jobs <= 1:
-        for rec in recs:
-            yield _decide_one(ps, rec, as_of)
+        for rec in _records(paths, ps.schema_folder, stdin):
+            yield outcome(ps, rec, as_of, style)
         return
     import multiprocessing as mp
 
+    prepare_workers(ps)
     ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
     with ctx.Pool(jobs, initializer=_worker_init, initargs=(policies,)) as pool:
-        while True:
-            window = list(itertools.islice(recs, WINDOW))
-            if not window:
-                break
-            todo = [(r, as_of) for r in window if r.error is None]   # unreadable records stay here
-            done = iter(pool.map(_worker, todo, chunksize=max(1, len(todo) // (jobs * 4))))
-            for r in window:
-                yield _decide_one(ps, r, as_of) if r.error is not None else next(done)
+        pending: collections.deque = collections.deque()
+        for unit in _units(paths, ps.schema_folder, stdin):
+            pending.append(pool.apply_async(_worker, ((unit, as_of, style),)))
+            if len(pending) >= jobs * AHEAD:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+
+
+def prepare_workers(ps) -> None:
+    """Generate the compiled evaluator's programs in the parent, before the fork: workers
+    inherit them instead of each warming up and generating its own (seconds of CPU per worker)."""
+    try:
+        from . import api
+
+        api.compile_fast(ps).prepare()
+    except (AttributeError, ImportError):   # the evaluator moved: workers warm up by themselves
+        pass
+
+
+def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):
+    """(source, decision | None, diagnostics | None, input digest) per record, in input order
+    (in this process: the API's view; the CLI uses outcomes())."""
+    for rec in _records(paths, ps.schema_folder, stdin):
+        yield _decide_one(ps, rec, as_of)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -149,7 +235,7 @@ class _Output:
         try:
             todo = [r for _, _, r in self.items if r is not None]
             if self.args.record and todo:
-                _flush_records(self.args.record, todo)
+                flush_records(self.args.record, todo)
             for err, out, _ in self.items:
                 if err:
                     self.io.err(err)
@@ -178,36 +264,27 @@ def jobs_for(requested: int, io) -> int:
 
 def run_evaluate(args, io) -> int:
     from .api import load_policies
-    from .render import decision_text, diagnostics_text, json_text
-    from .ast import RANK
 
     ps = load_policies(args.policies)
     jobs = jobs_for(args.jobs, io)
+    style = Style(args.format, io.color_out, io.color_err, _width(io) if args.format != "json" else None,
+                  args.fail_on, bool(args.record))
     errors = 0
     strict = 0
     count = 0
     progress = None
     with _Signals() as signals:
-        stream = results(ps, args.files, args.as_of, jobs, args.policies, io.stdin)
+        stream = outcomes(ps, args.files, args.as_of, jobs, args.policies, io.stdin, style)
         output = _Output(args, io, signals)
         try:
             progress = _progress(args, io)
-            for source, decision, diags, digest in stream:
+            for o in stream:
                 count += 1
                 if progress:
                     progress.advance()
-                if decision is None:
-                    errors += 1
-                    out = json_text({"source": source, "error": [d.as_dict() for d in diags]}) if args.format == "json" else None
-                    output.add(diagnostics_text(diags, color=io.color_err), out)
-                    continue
-                if args.fail_on and RANK[decision["outcome"]] >= RANK[args.fail_on]:
-                    strict += 1
-                if args.format == "json":
-                    out = json_text(decision)
-                else:
-                    out = decision_text(decision, color=io.color_out, width=_width(io))
-                output.add(None, out, (decision, digest) if args.record else None)
+                errors += o.error
+                strict += o.strict
+                output.add(o.err, o.out, o.record)
         finally:
             try:
                 output.commit()
@@ -233,7 +310,7 @@ def _width(io) -> int | None:
     return shutil.get_terminal_size((100, 24)).columns
 
 
-def _flush_records(path, pending):
+def flush_records(path, pending):
     from . import records
     from .diagnostics import Diagnostic
     from .source import Span

@@ -128,14 +128,14 @@ def read_case_file(path: Path, root: Path, regimes: dict, display: str | None = 
     name = display or str(path)
     text = path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=facts._Loader)
+        node = yaml.compose(text, Loader=facts.Loader)
         data = facts.yaml_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise ExportctlError(Diagnostic("E701", f"invalid YAML: {getattr(e, 'problem', e)}",
                                         Span(name, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0)))
-    data = facts._normalise(data)
-    lines = facts._yaml_lines(node) if node is not None else {}
+    data = facts.normalise(data)
+    lines = facts.yaml_lines(node) if node is not None else {}
     diags = facts.validate(data, name, lines, schema_name="case")
     if diags:
         raise ExportctlError([Diagnostic("E701", d.message, d.span) for d in diags])

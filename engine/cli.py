@@ -204,9 +204,9 @@ def _evaluate_record(args, io: IO) -> int:
     for r in recs:
         d = decide(ps, r.transaction, args.as_of)
         if args.record:
-            from .batch import _flush_records
+            from .batch import flush_records
 
-            _flush_records(args.record, [(d, r.transaction.digest)])
+            flush_records(args.record, [(d, r.transaction.digest)])
         docs.append((to_html_page if args.format == "html" else to_markdown_doc)(d, r.transaction.data))
     io.out("\n".join(docs).rstrip("\n"))
     return 0

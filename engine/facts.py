@@ -15,229 +15,14 @@ from pathlib import Path
 from typing import Iterator
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from .diagnostics import Diagnostic, ExportctlError
 from .source import Span
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Ceilings on one input, gathered in one place (docs/formats.md#limits lists them).
-
-    Generous for real transactions (a real one is a few kilobytes, nested under 15 levels),
-    small enough that a hostile file is refused at once instead of exhausting the stack,
-    memory or the CPU. Every limit that bites is a located E603."""
-
-    file_bytes: int = 32 * 1024 * 1024       # a YAML or JSON file, or stdin that is not JSON Lines
-    line_bytes: int = 1024 * 1024            # one line of JSON Lines
-    depth: int = 64                          # mappings and lists nested in one document
-    items: int = 10_000                      # items plus components (all levels) of one transaction
-    int_digits: int = 30                     # digits of an integer
-    string_chars: int = 10_000               # characters of one string (or mapping key)
-    record_line_bytes: int = 16 * 1024 * 1024   # one line of a decision record file
-    record_depth: int = 100                  # nesting of one decision record
-
-
-LIMITS = Limits()
-
-
-class InputError(yaml.MarkedYAMLError):
-    """A YAML value that parses but must not be accepted (alias, duplicate key, NaN, impossible
-    date, too deep or too large), with its mark and diagnostic code. A YAMLError, so every reader
-    of _Loader (transactions, golden case files) reports it located."""
-
-    def __init__(self, code: str, message: str, mark):
-        super().__init__(problem=message, problem_mark=mark)
-        self.code = code
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1 booleans (`NO` is Norway, not false) and hardened: no aliases,
-    bounded nesting (so composing cannot blow the stack), no duplicate keys, no NaN/Infinity,
-    no impossible dates, bounded integers and strings."""
-
-    limits = LIMITS
-    _depth = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            ev = self.peek_event()
-            raise InputError("E608", f"YAML alias *{ev.anchor} is not accepted: aliases can expand without "
-                                     "bound; write the value out", ev.start_mark)
-        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
-            return super().compose_node(parent, index)
-        self._depth += 1
-        try:
-            if self._depth > self.limits.depth:
-                raise InputError("E603", f"nested deeper than {self.limits.depth} levels", self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen: dict = {}
-            for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    key = self.construct_object(key_node, deep=True)
-                    try:
-                        first = seen.get(key)
-                    except TypeError:
-                        continue
-                    if first is not None:
-                        raise InputError("E605", f"duplicate key {key!r} (first given on line {first}): "
-                                                 "which one is meant?", key_node.start_mark)
-                    seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep)
-
-    def _float(self, node):
-        import math
-
-        value = yaml.SafeLoader.construct_yaml_float(self, node)
-        if not math.isfinite(value):
-            raise InputError("E604", f"{node.value!r} is not a finite number", node.start_mark)
-        return value
-
-    def _int(self, node):
-        digits = sum(c.isdigit() for c in node.value)
-        if digits > self.limits.int_digits:
-            raise InputError("E603", f"integer of {digits} digits (at most {self.limits.int_digits})", node.start_mark)
-        return yaml.SafeLoader.construct_yaml_int(self, node)
-
-    def _timestamp(self, node):
-        try:
-            return yaml.SafeLoader.construct_yaml_timestamp(self, node)
-        except (ValueError, OverflowError) as e:
-            raise InputError("E606", f"{node.value!r} is not a date that exists ({e})", node.start_mark)
-
-    def _str(self, node):
-        if len(node.value) > self.limits.string_chars:
-            raise InputError("E603", f"string of {len(node.value):,} characters (at most "
-                                     f"{self.limits.string_chars:,})", node.start_mark)
-        return yaml.SafeLoader.construct_yaml_str(self, node)
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
-}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                              list("tTfF"))
-_Loader.add_constructor("tag:yaml.org,2002:float", _Loader._float)
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader._int)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader._timestamp)
-_Loader.add_constructor("tag:yaml.org,2002:str", _Loader._str)
-
-
-def yaml_load(text: str):
-    """Safe YAML load (no Norway problem). Raises yaml.YAMLError."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-
-
-def yaml_load_all(text: str):
-    return list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - _Loader is a SafeLoader
-
-
-def yaml_documents(text: str) -> list:
-    """(node, data) of every document, composed once (the node gives the lines). Raises yaml.YAMLError."""
-    loader = _Loader(text)
-    try:
-        out = []
-        while loader.check_node():
-            node = loader.get_node()
-            out.append((node, loader.construct_document(node)))
-        return out
-    finally:
-        loader.dispose()
-
-
-def yaml_error(e: yaml.YAMLError, source: str, code: str = "E601") -> Diagnostic:
-    """A located diagnostic for a YAML error (InputError keeps its own code)."""
-    mark = getattr(e, "problem_mark", None)
-    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-    problem = getattr(e, "problem", None) or str(e)
-    if isinstance(e, InputError):
-        return Diagnostic(e.code, problem, Span(source, line, col))
-    return Diagnostic(code, f"invalid YAML: {problem}", Span(source, line, col))
-
-
-_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-
-
-def _offset_span(text: str, offset: int, source: str, line: int = 0) -> Span:
-    """Span of a character offset in `text` (`line`: the line `text` starts on, for JSON Lines)."""
-    ln = text.count("\n", 0, offset)
-    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return Span(source, (line or 1) + ln, col)
-
-
-def _too_deep(text: str, limit: int) -> int | None:
-    """Offset of the first bracket nested deeper than `limit`, found without recursing."""
-    if text.count("[") + text.count("{") <= limit:
-        return None
-    depth = 0
-    for m in _JSON_TOKENS.finditer(text):
-        c = m.group()
-        if c in "[{":
-            depth += 1
-            if depth > limit:
-                return m.start()
-        elif c in "]}":
-            depth -= 1
-    return None
-
-
-class _JsonValueError(ValueError):
-    def __init__(self, code: str, message: str, needle: str):
-        super().__init__(message)
-        self.code, self.message, self.needle = code, message, needle
-
-
-def _pairs(pairs):
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        seen = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise _JsonValueError("E605", f"duplicate key {k!r}: which one is meant?",
-                                      json.dumps(k, ensure_ascii=False))
-            seen.add(k)
-    return d
-
-
-def _constant(name):
-    raise _JsonValueError("E604", f"{name} is not a finite number", name)
-
-
-def json_load(text: str, source: str, line: int = 0, depth: int | None = None):
-    """json.loads that cannot blow the stack and refuses duplicate keys, NaN and Infinity and
-    over-long integers: each a located ExportctlError. `line`: the line `text` starts on."""
-    limit = LIMITS.depth if depth is None else depth
-    off = _too_deep(text, limit)
-    if off is not None:
-        raise ExportctlError(Diagnostic("E603", f"nested deeper than {limit} levels", _offset_span(text, off, source, line)))
-    try:
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
-    except json.JSONDecodeError as e:
-        raise ExportctlError(Diagnostic("E601", f"invalid JSON: {e.msg}",
-                                        Span(source, (line or 1) + e.lineno - 1 if line else e.lineno, e.colno)))
-    except _JsonValueError as e:
-        pos = _find_token(text, e.needle, second=e.code == "E605")
-        raise ExportctlError(Diagnostic(e.code, e.message, _offset_span(text, pos, source, line)))
-    except (ValueError, RecursionError) as e:  # an integer beyond Python's own digit limit
-        m = re.search(r"\d{%d,}" % (LIMITS.int_digits + 1), text)
-        where = _offset_span(text, m.start() if m else 0, source, line)
-        what = f"integer of {len(m.group()):,} digits (at most {LIMITS.int_digits})" if m else f"value out of range: {e}"
-        raise ExportctlError(Diagnostic("E603", what, where))
-
-
-def _find_token(text: str, needle: str, second: bool = False) -> int:
-    """Offset of `needle` outside strings (a key: its second use), best effort; 0 if not found."""
-    hits = [m.start() for m in re.finditer(re.escape(needle) + (r"\s*:" if second else ""), text)]
-    if not hits:
-        return 0
-    return hits[1] if second and len(hits) > 1 else hits[0]
+from .loading import (  # noqa: F401 - reading lives in loading; these are used here and re-exported
+    Limits, LIMITS, InputError, Loader, yaml_load, yaml_load_all, yaml_documents, yaml_error, too_deep, json_load,
+)
 
 
 def check_values(data, source: str, lines: dict | None = None, limits: Limits = LIMITS) -> list[Diagnostic]:
@@ -304,10 +89,47 @@ def _country_name(code: str) -> str:
     return c.name if c else code
 
 
+_ALPHA2: frozenset | None = None
+
+
+def _known_alpha2() -> frozenset:
+    """pycountry's ISO 3166-1 alpha-2 codes, kept in the user's cache folder by the identity of
+    pycountry's database file, so a run whose codes all exist never imports pycountry (~100 ms)."""
+    global _ALPHA2
+    if _ALPHA2 is not None:
+        return _ALPHA2
+    import hashlib
+    import importlib.util
+
+    from . import policy_cache
+
+    key = None
+    try:
+        spec = importlib.util.find_spec("pycountry")
+        db = Path(spec.origin).parent / "databases" / "iso3166-1.json"
+        st = db.stat()
+        if policy_cache.enabled():
+            key = hashlib.sha256(f"alpha2\0{db}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()
+    except (AttributeError, TypeError, OSError, ImportError, ValueError):
+        pass
+    hit = policy_cache.get(key) if key else None
+    if isinstance(hit, frozenset) and all(isinstance(c, str) for c in hit):
+        _ALPHA2 = hit
+        return hit
+    import pycountry
+
+    _ALPHA2 = frozenset(c.alpha_2 for c in pycountry.countries)
+    if key:
+        policy_cache.put(key, _ALPHA2)
+    return _ALPHA2
+
+
 @lru_cache(maxsize=4096)
 def country_problem(code: str) -> str | None:
     """None when `code` is an ISO 3166-1 alpha-2 code (or XK, Kosovo) or an ISO 3166-2 subdivision
     code that exists; otherwise what is wrong, with a suggestion when there is a likely one."""
+    if code == "XK" or code in _known_alpha2():
+        return None
     import difflib
 
     import pycountry
@@ -339,10 +161,13 @@ def country_fields(data, sch: dict):
     """(path, value) of every country field of `data`: the places the schema gives
     `$ref: #/$defs/country`, found by walking data and schema together (no list of fields)."""
     defs = sch.get("$defs", {})
+    reach = _country_nodes(sch)
     stack = [(data, sch, ())]
     found = []
     while stack:
         value, s, path = stack.pop()
+        if id(s) not in reach:
+            continue  # no country field below this part of the schema: skip its data
         ref = s.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             name = ref[len("#/$defs/"):]
@@ -364,6 +189,51 @@ def country_fields(data, sch: dict):
         elif isinstance(value, list) and isinstance(s.get("items"), dict):
             stack.extend((v, s["items"], path + (i,)) for i, v in enumerate(value))
     return sorted(found, key=lambda f: json_path(f[0]))
+
+
+_REACH: dict = {}
+
+
+def _country_nodes(sch: dict) -> frozenset:
+    """ids of the schema's nodes under which a country field can be (walked once per schema,
+    kept with the schema so an id is never reused), so the data walk skips the rest."""
+    hit = _REACH.get(id(sch))
+    if hit is not None and hit[0] is sch:
+        return hit[1]
+    defs = sch.get("$defs", {})
+    children: dict = {}     # id -> ids of the nodes it leads to ($ref counts)
+    direct: set = set()     # ids of `$ref: #/$defs/country` nodes
+    todo = [sch]
+    while todo:
+        s = todo.pop()
+        if not isinstance(s, dict) or id(s) in children:
+            continue
+        subs = []
+        ref = s.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref[len("#/$defs/"):]
+            if name == "country":
+                direct.add(id(s))
+            elif name in defs:
+                subs.append(defs[name])
+        subs += [x for k in ("allOf", "anyOf", "oneOf") for x in (s.get(k) or [])]
+        subs += list((s.get("properties") or {}).values())
+        if isinstance(s.get("items"), dict):
+            subs.append(s["items"])
+        subs = [x for x in subs if isinstance(x, dict)]
+        children[id(s)] = [id(x) for x in subs]
+        todo.extend(subs)
+    nodes = set(direct)
+    changed = True
+    while changed:   # a fixpoint: recursive definitions (components of items) settle too
+        changed = False
+        for k, kids in children.items():
+            if k not in nodes and any(c in nodes for c in kids):
+                nodes.add(k)
+                changed = True
+    nodes = frozenset(nodes)
+    _REACH[id(sch)] = (sch, nodes)
+    return nodes
 
 
 def check_countries(data, source: str, lines: dict | None = None, folder: str | None = None) -> list[Diagnostic]:
@@ -416,7 +286,10 @@ def schema(name: str = "transaction", folder: str | None = None) -> dict:
 
 
 @lru_cache(maxsize=None)
-def _validator(name: str = "transaction", folder: str | None = None) -> Draft202012Validator:
+def _validator(name: str = "transaction", folder: str | None = None):
+    """jsonschema's validator, imported only when a record needs its words (import costs ~70 ms)."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema(name, folder), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -428,34 +301,78 @@ def json_path(parts) -> str:
     return out
 
 
-def _normalise(value):
+def normalise(value):
     """Dates that YAML parsed become ISO strings; everything else unchanged."""
     if isinstance(value, dict):
-        return {str(k): _normalise(v) for k, v in value.items()}
+        return {str(k): normalise(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_normalise(v) for v in value]
+        return [normalise(v) for v in value]
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()[:10]
     return value
 
 
-def _yaml_lines(node, path=(), out=None, offset=0) -> dict:
+def yaml_lines(node, path=(), out=None, offset=0) -> dict:
     out = {} if out is None else out
     out[json_path(path)] = node.start_mark.line + 1 + offset
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             out[json_path(path + (k.value,))] = k.start_mark.line + 1 + offset
-            _yaml_lines(v, path + (k.value,), out, offset)
+            yaml_lines(v, path + (k.value,), out, offset)
             out[json_path(path + (k.value,))] = k.start_mark.line + 1 + offset
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            _yaml_lines(v, path + (i,), out, offset)
+            yaml_lines(v, path + (i,), out, offset)
     return out
+
+
+@lru_cache(maxsize=None)
+def _fast_validator(name: str = "transaction", folder: str | None = None):
+    """A compiled validator's `is_valid` (jsonschema-rs, else fastjsonschema), or None when
+    neither is installed (the `fast` extra). Only a yes/no: a record it rejects is validated
+    again by jsonschema, which words the errors, so messages never depend on it."""
+    try:
+        import jsonschema_rs
+    except ImportError:
+        jsonschema_rs = None
+    if jsonschema_rs is not None:
+        try:
+            return jsonschema_rs.validator_for(schema(name, folder), validate_formats=True).is_valid
+        except Exception:  # a schema it cannot compile: the plain path only
+            return None
+    try:
+        import copy
+
+        import fastjsonschema
+    except ImportError:
+        return None
+    try:
+        # fastjsonschema rewrites the schema it is given: hand it a copy
+        check = fastjsonschema.compile(copy.deepcopy(schema(name, folder)))
+    except Exception:
+        return None
+
+    def is_valid(data) -> bool:
+        try:
+            check(data)
+            return True
+        except Exception:
+            return False
+
+    return is_valid
+
+
+FAST = os.environ.get("EXPORTCTL_FAST_VALIDATION", "1") != "0"
+"""EXPORTCTL_FAST_VALIDATION=0: jsonschema only (the plain path, for comparisons)."""
 
 
 def validate(data, source: str, lines: dict | None = None, schema_name: str = "transaction",
              folder: str | None = None) -> list[Diagnostic]:
     """Every schema violation as a diagnostic with its JSON path and, when known, its line."""
+    if FAST:
+        fast = _fast_validator(schema_name, folder)
+        if fast is not None and fast(data):
+            return []
     lines = lines or {}
     diags = []
     errors = sorted(_validator(schema_name, folder).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
@@ -530,12 +447,16 @@ def digest_of(data) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def from_data(data, source: str = "<data>", lines: dict | None = None, folder: str | None = None) -> Transaction:
-    """Validate one transaction given as Python data. Raises ExportctlError (E602, E603-E607)."""
+def from_data(data, source: str = "<data>", lines: dict | None = None, folder: str | None = None,
+              fresh_json: bool = False) -> Transaction:
+    """Validate one transaction given as Python data. Raises ExportctlError (E602, E603-E607).
+    `fresh_json`: `data` was just parsed from JSON (string keys, no dates, nobody else holds it),
+    so it needs no normalised copy."""
     diags = check_values(data, source, lines)
     if diags:
         raise ExportctlError(diags)
-    data = _normalise(data)
+    if not fresh_json:
+        data = normalise(data)
     if not isinstance(data, dict):
         raise ExportctlError(Diagnostic("E602", f"a transaction is a mapping, not {type(data).__name__}",
                                         Span(source, 1, 1)))
@@ -593,20 +514,22 @@ def read_text(text: str, source: str, folder: str | None = None, defer: bool = F
         yield Record(source, error=ExportctlError(Diagnostic("E601", "no transaction in the file", Span(source, 1, 1))))
     for i, (node, data) in enumerate(docs):
         where = source if len(docs) == 1 else f"{source}#{i + 1}"
-        yield _record(data, where, _yaml_lines(node), source, 0, folder, defer)
+        yield _record(data, where, yaml_lines(node), source, 0, folder, defer)
 
 
-class _TooLong:
+class TooLong:
     """Stands for a JSON Lines line longer than the limit (its bytes were skipped, not kept)."""
 
 
-def read_lines(lines, source: str, folder: str | None = None, defer: bool = False) -> Iterator[Record]:
+def read_lines(lines, source: str, folder: str | None = None, defer: bool = False,
+               first: int = 1) -> Iterator[Record]:
     """JSON Lines, one record per line, streamed: memory does not grow with the input. Lines may
-    be bytes (decoded one by one, so a bad byte costs one record, not the rest of the file)."""
+    be bytes (decoded one by one, so a bad byte costs one record, not the rest of the file).
+    `first`: the line number of the first line (a Chunk read elsewhere)."""
     limit = LIMITS.line_bytes
-    for n, line in enumerate(lines, 1):
+    for n, line in enumerate(lines, first):
         where = f"{source}:{n}"
-        if line is _TooLong or len(line) > limit + 1:
+        if line is TooLong or len(line) > limit + 1:
             yield _error(where, "E603", f"line longer than {limit:,} bytes", source, n, 1)
             continue
         if isinstance(line, bytes):
@@ -623,15 +546,15 @@ def read_lines(lines, source: str, folder: str | None = None, defer: bool = Fals
         except ExportctlError as e:
             yield Record(where, error=e)
             continue
-        yield _record(data, where, {"": n}, source, n, folder, defer)
+        yield _record(data, where, {"": n}, source, n, folder, defer, fresh_json=True)
 
 
 def _record(data, where: str, lines: dict, source: str, line: int, folder: str | None = None,
-            defer: bool = False) -> Record:
+            defer: bool = False, fresh_json: bool = False) -> Record:
     if defer:
         return Record(where, pending=(data, lines, source, line, folder))
     try:
-        tx = from_data(data, source, lines, folder)
+        tx = from_data(data, source, lines, folder, fresh_json=fresh_json)
         tx.source = where
         return Record(where, transaction=tx)
     except ExportctlError as e:
@@ -644,16 +567,42 @@ def _record(data, where: str, lines: dict, source: str, line: int, folder: str |
 SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 
 
+@dataclass
+class Chunk:
+    """Raw lines of JSON Lines, not yet parsed: what `--jobs` hands a worker, which parses,
+    validates and decides them (read_lines(chunk.lines, chunk.source, first=chunk.first))."""
+
+    source: str
+    first: int
+    lines: list
+
+
+def _jsonl(lines, source: str, folder, defer: bool, chunk: int):
+    """read_lines, or (chunk > 0) the same lines unparsed, `chunk` at a time."""
+    if not chunk:
+        yield from read_lines(lines, source, folder, defer)
+        return
+    block: list = []
+    first = 1
+    for n, line in enumerate(lines, 1):
+        block.append(line)
+        if len(block) >= chunk:
+            yield Chunk(source, first, block)
+            block, first = [], n + 1
+    if block:
+        yield Chunk(source, first, block)
+
+
 def bounded_lines(stream, limit: int):
     """Lines of a stream (bytes or text), none longer than `limit` kept in memory: an over-long
-    line is skipped to its end and stands as _TooLong."""
+    line is skipped to its end and stands as TooLong."""
     while True:
         line = stream.readline(limit + 2)
         if not line:
             return
         nl = b"\n" if isinstance(line, bytes) else "\n"
         if len(line) > limit + 1 and not line.endswith(nl):
-            yield _TooLong   # first, so a caller that stops here never reads an endless line
+            yield TooLong   # first, so a caller that stops here never reads an endless line
             while True:
                 more = stream.readline(limit + 2)
                 if not more or more.endswith(nl):
@@ -682,7 +631,8 @@ def _reason(e: OSError) -> str:
     return e.strerror or str(e)
 
 
-def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = False) -> Iterator[Record]:
+def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = False,
+              chunk: int = 0) -> Iterator[Record | Chunk]:
     """Read a file, `-` (stdin) or a folder (its .yaml/.yml/.json/.jsonl files, sorted by name).
 
     Only regular files are opened (a FIFO or device is an error, never a hang); a folder is walked
@@ -691,7 +641,7 @@ def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = Fa
     import stat
 
     if path == "-":
-        yield from _read_stdin(stdin, folder, defer)
+        yield from _read_stdin(stdin, folder, defer, chunk)
         return
     try:
         st = os.stat(path)
@@ -699,15 +649,15 @@ def read_path(path: str, folder: str | None = None, stdin=None, defer: bool = Fa
         yield _error(path, "E601", f"cannot read {path}: {_reason(e)}", path)
         return
     if stat.S_ISDIR(st.st_mode):
-        yield from _read_folder(path, folder, defer)
+        yield from _read_folder(path, folder, defer, chunk)
     elif not stat.S_ISREG(st.st_mode):
         yield _error(path, "E609", f"cannot read {path}: {_kind(st.st_mode)}; only regular files, folders and "
                                    "- (stdin) are read", path)
     else:
-        yield from _read_file(path, folder, defer)
+        yield from _read_file(path, folder, defer, chunk)
 
 
-def _read_file(path: str, folder: str | None, defer: bool) -> Iterator[Record]:
+def _read_file(path: str, folder: str | None, defer: bool, chunk: int = 0) -> Iterator[Record | Chunk]:
     import stat
 
     try:
@@ -725,7 +675,7 @@ def _read_file(path: str, folder: str | None, defer: bool) -> Iterator[Record]:
         try:
             os.set_blocking(fd, True)
             if path.endswith((".jsonl", ".ndjson")):
-                yield from read_lines(bounded_lines(fh, LIMITS.line_bytes), path, folder, defer)
+                yield from _jsonl(bounded_lines(fh, LIMITS.line_bytes), path, folder, defer, chunk)
                 return
             if st.st_size > LIMITS.file_bytes:
                 yield _error(path, "E603", f"file of {st.st_size:,} bytes (at most {LIMITS.file_bytes:,}); "
@@ -755,7 +705,7 @@ def _decode(raw: bytes, source: str):
         return _error(source, "E601", f"not UTF-8: byte 0x{raw[e.start]:02x}", source, line, col)
 
 
-def _read_stdin(stdin, folder, defer) -> Iterator[Record]:
+def _read_stdin(stdin, folder, defer, chunk: int = 0) -> Iterator[Record | Chunk]:
     import sys
 
     stream = stdin or sys.stdin
@@ -763,11 +713,11 @@ def _read_stdin(stdin, folder, defer) -> Iterator[Record]:
     lines = bounded_lines(stream, LIMITS.line_bytes)
     first = next(lines, "")
     head = first.decode("utf-8", "replace") if isinstance(first, bytes) else first
-    if first is not _TooLong and head.lstrip().startswith("{") and head.rstrip().endswith("}"):
+    if first is not TooLong and head.lstrip().startswith("{") and head.rstrip().endswith("}"):
         # JSON Lines on stdin: stream it
-        yield from read_lines(_chain([first], lines), "<stdin>.jsonl", folder, defer)
+        yield from _jsonl(_chain([first], lines), "<stdin>.jsonl", folder, defer, chunk)
         return
-    if first is _TooLong:
+    if first is TooLong:
         yield _error("<stdin>", "E603", f"stdin: first line longer than {LIMITS.line_bytes:,} bytes", "<stdin>", 1, 1)
         return
     rest = stream.read(LIMITS.file_bytes + 1 - len(first))
@@ -825,12 +775,12 @@ def walk(root: str) -> Iterator[tuple[str, str | None]]:
         stack.extend(reversed(subdirs))
 
 
-def _read_folder(root: str, folder: str | None, defer: bool) -> Iterator[Record]:
+def _read_folder(root: str, folder: str | None, defer: bool, chunk: int = 0) -> Iterator[Record | Chunk]:
     for p, problem in sorted(walk(root), key=lambda x: Path(x[0]).parts):
         if problem:
             yield _error(p, "E609", f"cannot read {p}: {problem}", p)
         else:
-            yield from _read_file(p, folder, defer)
+            yield from _read_file(p, folder, defer, chunk)
 
 
 def _chain(first, rest):

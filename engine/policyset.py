@@ -8,10 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import ast as A
-from .check import check
 from .diagnostics import Diagnostic, ExportctlError
 from .locations import policies_root  # noqa: F401 - re-exported: where the bundled policies are
-from .parse import MAX_FILE, parse_policy
 from .source import Span
 
 
@@ -189,17 +187,21 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def read_policies(root: Path) -> PolicySet:
-    """Parse and check every `*.policy` below `root`. Problems are collected, not raised."""
+def read_policies(root: Path, cache: bool = True) -> PolicySet:
+    """Parse and check every `*.policy` below `root`. Problems are collected, not raised.
+    The parsed and checked result is kept in the user's cache folder by digest (policy_cache):
+    a later process with the same files, schema and engine reads it instead of parsing again."""
     from .facts import schema
+    from .parse import MAX_FILE
 
-    policies, diags, digests = [], [], {}
+    diags, digests = [], {}
     h = hashlib.sha256()
     walk_problems: list = []
     files = policy_files(root, walk_problems)
     diags.extend(walk_problems)
     if not files:
         diags.append(Diagnostic("E102", f"no *.policy files under {root}", Span(str(root), 0, 0)))
+    texts = []   # (display name, text) of every readable file, in order
     for f in files:
         name = display_path(f, root)
         try:
@@ -214,18 +216,33 @@ def read_policies(root: Path) -> PolicySet:
         rel = f.relative_to(root).as_posix()
         h.update(rel.encode() + b"\0" + text.encode("utf-8") + b"\0")
         digests[name] = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-        try:
-            policies.append(parse_policy(text, name))
-        except ExportctlError as e:
-            diags.extend(e.diagnostics)
-    ps = PolicySet(root, policies, diags, "sha256:" + h.hexdigest(), digests)
+        texts.append((name, text))
+    ps = PolicySet(root, [], diags, "sha256:" + h.hexdigest(), digests)
     # The transaction schema's defaults take part in every decision: the digest covers it too.
     schema_file = Path(ps.schema_folder or policies_root() / "schema") / "transaction.schema.json"
     if schema_file.is_file():
         h.update(b"schema/transaction.schema.json\0" + schema_file.read_bytes() + b"\0")
         ps.digest = "sha256:" + h.hexdigest()
+    from . import policy_cache
+
+    key = policy_cache.key(ps.digest, [n for n, _ in texts], [d.as_dict() for d in diags]) if cache else None
+    hit = policy_cache.get(key) if key else None
+    if hit is not None:
+        ps.policies, ps.diagnostics = hit
+        return ps
+    from .check import check
+    from .parse import parse_policy
+
+    policies = ps.policies
+    for name, text in texts:
+        try:
+            policies.append(parse_policy(text, name))
+        except ExportctlError as e:
+            diags.extend(e.diagnostics)
     if policies:
         diags.extend(check(policies, schema("transaction", ps.schema_folder)))
+    if key:
+        policy_cache.put(key, (policies, diags))
     return ps
 
 

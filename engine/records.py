@@ -413,7 +413,7 @@ def _classify(line: bytes) -> tuple[str, Any]:
 
     A record counts only if its bytes are exactly its canonical JSON: any edit a reader could see
     (a duplicate key, reordered keys, escapes, spaces) changes those bytes."""
-    from .facts import LIMITS, _too_deep
+    from .facts import LIMITS, too_deep
 
     if len(line) > LIMITS.record_line_bytes:
         return "unreadable", f"line of {len(line):,} bytes (at most {LIMITS.record_line_bytes:,})"
@@ -421,7 +421,7 @@ def _classify(line: bytes) -> tuple[str, Any]:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    if text is not None and _too_deep(text, LIMITS.record_depth) is not None:
+    if text is not None and too_deep(text, LIMITS.record_depth) is not None:
         return "unreadable", f"nested deeper than {LIMITS.record_depth} levels"
     try:
         if text is None:

@@ -15,7 +15,7 @@ FILES = sorted(HERE.glob("*.yaml"))
 
 
 def load(path: Path) -> dict:
-    return facts._normalise(facts.yaml_load(path.read_text(encoding="utf-8")))
+    return facts.normalise(facts.yaml_load(path.read_text(encoding="utf-8")))
 
 
 def conformance_decision(spec: dict, tmp: Path, evaluator=evaluate) -> dict:

@@ -57,9 +57,9 @@ def test_json_body_and_as_of_as_the_cli(server, tmp_path):
 
 
 def _yaml(path):
-    from exportctl.facts import _normalise, yaml_load
+    from exportctl.facts import normalise, yaml_load
 
-    return _normalise(yaml_load(path.read_text()))
+    return normalise(yaml_load(path.read_text()))
 
 
 def test_batch_streams_in_input_order_with_error_records_in_place(server):

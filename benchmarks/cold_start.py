@@ -1,0 +1,117 @@
+"""Cold start of `exportctl evaluate examples/quickstart.yaml` (issue 14, part 5): the median of
+several new processes, this tree against a baseline ref, with the policy cache cold and warm.
+
+    python benchmarks/cold_start.py                  # 7 runs each, baseline = git main
+    python benchmarks/cold_start.py --runs 3 --smoke # for CI: runs, times nothing strictly
+
+Uses hyperfine when it is on the PATH (its median), else its own loop (time.perf_counter around
+subprocess.run). Each configuration gets its own XDG_CACHE_HOME: "cold cache" empties it before
+every run, "warm cache" fills it once first. Also prints where the warm start goes
+(`python -X importtime` of the heaviest imports, and a cProfile of the rest).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+QUICKSTART = ROOT / "examples" / "quickstart.yaml"
+
+
+def _cmd() -> list[str]:
+    return [sys.executable, "-m", "exportctl.cli", "evaluate", str(QUICKSTART)]
+
+
+def _env(pythonpath: Path | None, cache: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["XDG_CACHE_HOME"] = str(cache)
+    if pythonpath:
+        env["PYTHONPATH"] = str(pythonpath)
+    return env
+
+
+def measure(runs: int, pythonpath: Path | None, cache: Path, cold: bool, cwd: Path) -> dict:
+    env = _env(pythonpath, cache)
+    if not cold:
+        subprocess.run(_cmd(), env=env, cwd=cwd, capture_output=True)   # fills the cache
+    hf = shutil.which("hyperfine")
+    if hf:
+        prepare = f"rm -rf {cache}/exportctl" if cold else "true"
+        with tempfile.NamedTemporaryFile(suffix=".json") as res:
+            subprocess.run([hf, "-N", "--runs", str(runs), "--prepare", prepare, "--export-json", res.name,
+                            " ".join(_cmd())], env=env, cwd=cwd, capture_output=True, check=True)
+            times = json.loads(Path(res.name).read_text())["results"][0]["times"]
+    else:
+        times = []
+        for _ in range(runs):
+            if cold:
+                shutil.rmtree(cache / "exportctl", ignore_errors=True)
+            t = time.perf_counter()
+            p = subprocess.run(_cmd(), env=env, cwd=cwd, capture_output=True)
+            times.append(time.perf_counter() - t)
+            if p.returncode not in (0, 1):
+                raise SystemExit(p.stderr.decode())
+    return {"median_ms": round(statistics.median(times) * 1000, 1), "min_ms": round(min(times) * 1000, 1),
+            "runs": len(times), "tool": "hyperfine" if hf else "perf_counter"}
+
+
+def where(cwd: Path, cache: Path) -> dict:
+    """The heaviest imports and functions of a warm start (this tree)."""
+    env = _env(None, cache)
+    p = subprocess.run([sys.executable, "-X", "importtime", *_cmd()[1:]], env=env, cwd=cwd, capture_output=True, text=True)
+    rows = []
+    for line in p.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            _, cum, name = line[len("import time:"):].split("|")
+            if cum.strip().isdigit():
+                rows.append((int(cum), name.rstrip()))
+    top = [{"module": n.strip(), "cumulative_ms": round(c / 1000, 1)} for c, n in sorted(rows, reverse=True)
+           if len(n) - len(n.lstrip()) <= 3][:12]   # top-level imports and theirs
+    return {"imports": top}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--baseline-ref", default="main")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(HERE))
+    from batch_speed import baseline_tree
+
+    runs = 1 if args.smoke else args.runs
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="exportctl-cold-") as tmp:
+        tmp = Path(tmp)
+        cwd = tmp / "cwd"       # outside any checkout: each engine uses its own bundled policies
+        cwd.mkdir()
+        base = None if args.no_baseline or args.smoke else baseline_tree(args.baseline_ref, tmp / "base")
+        plan = [("new, cold cache", None, True), ("new, warm cache", None, False)]
+        if base:
+            plan.insert(0, ("baseline", base, True))
+        for i, (label, pp, cold) in enumerate(plan):
+            results[label] = measure(runs, pp, tmp / f"cache{i}", cold, cwd)
+            print(f"{label:18} median {results[label]['median_ms']:8.1f} ms  (min {results[label]['min_ms']:.1f}, "
+                  f"{results[label]['runs']} runs, {results[label]['tool']})", flush=True)
+        prof = where(cwd, tmp / f"cache{len(plan) - 1}")
+        print("heaviest imports of a warm start:", json.dumps(prof["imports"]))
+    out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "load": os.getloadavg(),
+           "results": results, "where": prof}
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Parsed and checked policy sets kept between processes, by digest, so a cold `exportctl
+evaluate` skips parsing (the larger half of its start-up).
+
+Safe by construction:
+- the folder is the user's cache folder ($XDG_CACHE_HOME/exportctl or ~/.cache/exportctl), made
+  0700; it is used only when it is a real folder (not a link) owned by this user and writable by
+  no one else, and each file only when it is a regular file owned by this user, not group- or
+  world-writable;
+- only data this module wrote is read: each file holds the SHA-256 of its payload, checked before
+  the payload is unpickled, and the key it was written under;
+- the key covers the policy files (names and contents), the transaction schema, the engine's own
+  code (every module and grammar file: size and modification time) and the Python version, so a
+  changed policy or a new engine never reads a stale entry.
+
+EXPORTCTL_NO_CACHE=1 turns it off (reading and writing)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import stat
+import sys
+from pathlib import Path
+
+MAGIC = b"exportctl-policy-cache 1\n"
+MAX_BYTES = 256 * 1024 * 1024
+KEEP = 16   # entries kept: the oldest go when a new one is written
+
+
+def folder() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "exportctl"
+
+
+def enabled() -> bool:
+    return os.environ.get("EXPORTCTL_NO_CACHE", "") in ("", "0")
+
+
+def _engine_stamp() -> str:
+    """What the engine's code is: a change to any module or the grammar makes a new key."""
+    from . import __version__
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256(f"{__version__}\0{sys.version}\0{here}".encode())
+    grammar = here / "_grammar" if (here / "_grammar").is_dir() else here.parent / "grammar"
+    for base, pattern in ((here, "*.py"), (grammar, "*.lark")):
+        for f in sorted(base.glob(pattern)):
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+def key(digest: str, names: list[str], diagnostics: list) -> str | None:
+    """The cache key of a policy set read from these files, or None when caching is off."""
+    if not enabled() or not digest:
+        return None
+    h = hashlib.sha256()
+    h.update(digest.encode() + b"\0" + _engine_stamp().encode() + b"\0")
+    h.update(repr((names, diagnostics)).encode())
+    return h.hexdigest()
+
+
+def _safe_folder(create: bool) -> Path | None:
+    d = folder()
+    try:
+        if create:
+            os.makedirs(d, mode=0o700, exist_ok=True)
+        st = os.lstat(d)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    return d
+
+
+def get(k: str):
+    """The cached value under key `k`, or None (absent, unsafe, damaged or from another key)."""
+    d = _safe_folder(create=False)
+    if d is None:
+        return None
+    try:
+        fd = os.open(d / f"{k}.pickle", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022
+                or st.st_size > MAX_BYTES):
+            return None
+        raw = fh.read(MAX_BYTES + 1)
+    head = MAGIC + k.encode() + b"\n"
+    if not raw.startswith(head) or len(raw) < len(head) + 65:
+        return None
+    want, payload = raw[len(head):len(head) + 64], raw[len(head) + 65:]
+    if hashlib.sha256(payload).hexdigest().encode() != want:
+        return None
+    try:
+        return pickle.loads(payload)  # noqa: S301 - our own file, digest checked above
+    except Exception:
+        return None
+
+
+def put(k: str, value) -> None:
+    """Write `value` under key `k` (atomically; a failure to write only costs the next start)."""
+    d = _safe_folder(create=True)
+    if d is None:
+        return
+    try:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return
+    tmp = d / f".{k}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(MAGIC + k.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+        os.replace(tmp, d / f"{k}.pickle")
+        _prune(d)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _prune(d: Path) -> None:
+    entries = []
+    for f in d.glob("*.pickle"):
+        try:
+            entries.append((f.stat().st_mtime_ns, f))
+        except OSError:
+            pass
+    for _, f in sorted(entries, reverse=True)[KEEP:]:
+        try:
+            f.unlink()
+        except OSError:
+            pass
