@@ -14,12 +14,12 @@ from .diagnostics import ExportctlError
 WINDOW = 2000   # records in flight at once with --jobs > 1
 
 
-def _decide_one(ps, rec: facts.Record, as_of):
+def _decide_one(ps, rec: facts.Record, as_of, screening=None):
     from .api import decide
 
     if rec.error is not None:
         return rec.source, None, rec.error.diagnostics, None
-    d = decide(ps, rec.transaction, as_of)
+    d = decide(ps, rec.transaction, as_of, screening)
     return rec.source, d, None, rec.transaction.digest
 
 
@@ -41,8 +41,8 @@ def _worker_init(policies):
 
 
 def _worker(job):
-    rec, as_of = job
-    return _decide_one(_WORKER_PS, rec.validated(), as_of)
+    rec, as_of, screening = job
+    return _decide_one(_WORKER_PS, rec.validated(), as_of, screening)
 
 
 def _records(paths, folder=None, stdin=None, defer=False) -> Iterator[facts.Record]:
@@ -50,13 +50,13 @@ def _records(paths, folder=None, stdin=None, defer=False) -> Iterator[facts.Reco
         yield from facts.read_path(p, folder, stdin, defer)
 
 
-def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):
+def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None, screening=None):
     """(source, decision | None, diagnostics | None, input digest) per record, in input order."""
     # with workers, validation happens in the workers too (it costs as much as deciding)
     recs = _records(paths, ps.schema_folder, stdin, defer=jobs > 1)
     if jobs <= 1:
         for rec in recs:
-            yield _decide_one(ps, rec, as_of)
+            yield _decide_one(ps, rec, as_of, screening)
         return
     import multiprocessing as mp
 
@@ -66,7 +66,7 @@ def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):
             window = list(itertools.islice(recs, WINDOW))
             if not window:
                 break
-            todo = [(r, as_of) for r in window if r.error is None]   # unreadable records stay here
+            todo = [(r, as_of, screening) for r in window if r.error is None]   # unreadable records stay here
             done = iter(pool.map(_worker, todo, chunksize=max(1, len(todo) // (jobs * 4))))
             for r in window:
                 yield _decide_one(ps, r, as_of) if r.error is not None else next(done)
@@ -176,6 +176,12 @@ def jobs_for(requested: int, io) -> int:
     return max(1, requested)
 
 
+def _screening(args):
+    from .screening import Options
+
+    return Options(not getattr(args, "no_screening", False), getattr(args, "good_guys", None))
+
+
 def run_evaluate(args, io) -> int:
     from .api import load_policies
     from .render import decision_text, diagnostics_text, json_text
@@ -188,7 +194,7 @@ def run_evaluate(args, io) -> int:
     count = 0
     progress = None
     with _Signals() as signals:
-        stream = results(ps, args.files, args.as_of, jobs, args.policies, io.stdin)
+        stream = results(ps, args.files, args.as_of, jobs, args.policies, io.stdin, _screening(args))
         output = _Output(args, io, signals)
         try:
             progress = _progress(args, io)

@@ -130,6 +130,10 @@ def read_policies(root: Path) -> PolicySet:
     if schema_file.is_file():
         h.update(b"schema/transaction.schema.json\0" + schema_file.read_bytes() + b"\0")
         ps.digest = "sha256:" + h.hexdigest()
+    # So do the restricted-party lists and matching parameters that screening reads (lists/).
+    for f in sorted((root / "lists").glob("*.yaml")) if (root / "lists").is_dir() else ():
+        h.update(b"lists/" + f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+        ps.digest = "sha256:" + h.hexdigest()
     if policies:
         diags.extend(check(policies, schema("transaction", ps.schema_folder)))
     return ps
