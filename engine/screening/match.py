@@ -7,7 +7,8 @@ together ("Zhuhai" ~ "zhu hai", the pinyin of 珠海), or when one is the initia
 words ("CAST" ~ "China Academy of Space Technology"). Each token weighs 1, generic words
 ("research", "institute", "technology") weigh less, numbers more; the score is the weighted
 share of both names that paired up (a weighted Dice coefficient), so word order does not
-matter and a short name that is wholly matched scores 1. Two names whose numbers differ
+matter and a short name that is wholly matched scores 1. The distinctive (not generic) words
+must also match on their own: the lower of the two shares is the score. Two names whose numbers differ
 ("CAST 502" / "CAST 513") are different parties: their score is capped."""
 
 from __future__ import annotations
@@ -46,17 +47,15 @@ class Scorer:
     def _single(self, a: str, b: str):
         if a == b:
             return 1.0, "same"
-        if is_number(a) or is_number(b) or min(len(a), len(b)) < 3:
+        if is_number(a) or is_number(b):
             return 0.0, ""
-        if min(len(a), len(b)) < 4:
-            short, long_ = (a, b) if len(a) < len(b) else (b, a)
-            ok = len(short) >= self.p.prefix_min and long_.startswith(short)
-            return (self.p.prefix_score, "shortened") if ok else (0.0, "")
-        r = Indel.normalized_similarity(a, b)
-        if r >= self.p.token_fuzzy_min:
-            return r, "similar"
         short, long_ = (a, b) if len(a) < len(b) else (b, a)
-        if len(short) >= self.p.prefix_min and long_.startswith(short):
+        if len(short) >= 4:
+            r = Indel.normalized_similarity(a, b)
+            if r >= self.p.token_fuzzy_min:
+                return r, "similar"
+        # a common word cut short ("Inst." for Institute), or a person's initial ("P." for Petrovich)
+        if long_.startswith(short) and (len(short) == 1 or (len(short) >= self.p.prefix_min and long_ in self.p.generic_words)):
             return self.p.prefix_score, "shortened"
         return 0.0, ""
 
@@ -71,7 +70,7 @@ class Scorer:
             r = Indel.normalized_similarity(tok, joined)
             if r >= self.p.token_fuzzy_min:
                 return r, "joined"
-        if len(tok) == len(run) and tok == "".join(t[0] for t in run):
+        if len(tok) == len(run) >= self.p.acronym_min and tok == "".join(t[0] for t in run):
             return self.p.acronym_score, "abbreviation"
         return 0.0, ""
 
@@ -102,15 +101,27 @@ class Scorer:
                         cands.append((s, n + 1, tuple(range(i, i + n)), (j,), how))
         cands.sort(key=lambda c: (-c[0], -c[1], c[2], c[3]))
         used_q, used_e, got, pairs = set(), set(), 0.0, []
-        for s, _, qi, ej, how in cands:
+        chosen = []
+        for c in cands:
+            s, _, qi, ej, how = c
             if used_q.intersection(qi) or used_e.intersection(ej):
                 continue
+            chosen.append(c)
             used_q.update(qi)
             used_e.update(ej)
             got += s * (sum(wq[i] for i in qi) + sum(we[j] for j in ej))
             pairs.append(Pair(" ".join(q[i] for i in qi), " ".join(e[j] for j in ej), s, how))
         total = sum(wq) + sum(we)
         score = got / total if total else 0.0
+        # The distinctive words (not generic) must carry the match on their own too: "Beijing
+        # Institute of Technology" is not "Beijing Microelectronics Technology Institute".
+        dq = [0.0 if t in self.p.generic_words else w for t, w in zip(q, wq)]
+        de = [0.0 if t in self.p.generic_words else w for t, w in zip(e, we)]
+        if sum(dq) and sum(de):
+            got_d = 0.0
+            for s, _, qi, ej, _ in chosen:
+                got_d += s * (sum(dq[i] for i in qi) + sum(de[j] for j in ej))
+            score = min(score, got_d / (sum(dq) + sum(de)))
         nq = {t for t in q if is_number(t)}
         ne = {t for t in e if is_number(t)}
         if nq and ne and nq != ne:

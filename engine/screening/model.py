@@ -85,6 +85,7 @@ class Params:
     review: float
     token_fuzzy_min: float
     acronym_score: float
+    acronym_min: int
     prefix_min: int
     prefix_score: float
     country_mismatch_penalty: float
@@ -228,7 +229,7 @@ def read_params(path: Path) -> Params:
     return Params(
         version=str(data["version"]), cite=data["cite"], threshold=float(data["threshold"]),
         review=float(data["review"]), token_fuzzy_min=float(data["token_fuzzy_min"]),
-        acronym_score=float(data["acronym_score"]),
+        acronym_score=float(data["acronym_score"]), acronym_min=int(data["acronym_min"]),
         prefix_min=int(data["prefix_min"]), prefix_score=float(data["prefix_score"]),
         country_mismatch_penalty=float(data["country_mismatch_penalty"]),
         number_mismatch_cap=float(data["number_mismatch_cap"]),

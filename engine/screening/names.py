@@ -13,6 +13,9 @@ from ..values import norm
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BRACKET = re.compile(r"\s*[(\uff08\[]([^()\uff08\uff09\[\]]*)[)\uff09\]]\s*")
 _DIGIT = re.compile(r"\d")
+_ORDINAL_WORDS = {w: str(i) for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth".split(), 1)}
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")   # 43rd -> 43
 
 
 @lru_cache(maxsize=65536)
@@ -55,7 +58,7 @@ class Normaliser:
             if s.endswith(f) and len(s) > len(f):
                 s = s[: -len(f)]
         s = _CJK.sub(lambda m: " " + _pinyin(m.group(0)) + " ", s)
-        toks = [t for t in norm(s).split() if t not in self.stop]
+        toks = [_ORDINAL_WORDS.get(t) or _ORDINAL.sub(r"\1", t) for t in norm(s).split() if t not in self.stop]
         kept = self._strip_forms(toks)
         return tuple(kept or toks)
 
