@@ -323,3 +323,14 @@ def test_a_bad_good_guy_file_is_exit_2(tmp_path):
     f.write_text("good_guys:\n  - party: X\n    entry: us-sdn/spacety\n", encoding="utf-8")
     code, _, err = run(["screen", "X", "--good-guys", str(f)])
     assert code == 2 and "E664" in err and "reviewed_by" in err
+
+
+def test_screening_benchmark_smoke(tmp_path, monkeypatch):
+    """benchmarks/screening.py runs (no timing is asserted: benchmarks are not tests)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import screening as bench
+
+    out = tmp_path / "r.json"
+    assert bench.main(["--smoke", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["synthetic"] == 500 and r["decisions_per_s_with"] > 0 and r["parties_flagged"] > 0

@@ -14,12 +14,35 @@ must also match on their own: the lower of the two shares is the score. Two name
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import Indel
 
 from .names import is_number
 
 MAX_RUN = 4
+
+
+class _Runs:
+    """The runs of 2-4 words of a name (without numbers): written together, and their initials."""
+
+    __slots__ = ("joined", "initials")
+
+    def __init__(self, toks: tuple):
+        self.joined: dict = {}
+        self.initials: dict = {}
+        for n in range(2, MAX_RUN + 1):
+            for j in range(len(toks) - n + 1):
+                run = toks[j:j + n]
+                if any(is_number(t) for t in run):
+                    continue
+                self.joined.setdefault("".join(run), []).append((j, n))
+                self.initials.setdefault("".join(t[0] for t in run), []).append((j, n))
+
+
+@lru_cache(maxsize=65536)
+def _runs(toks: tuple) -> _Runs:
+    return _Runs(toks)
 
 
 @dataclass(frozen=True)
@@ -36,6 +59,7 @@ class Pair:
 class Scorer:
     def __init__(self, params):
         self.p = params
+        self._wcache: dict = {}
 
     def weight(self, tok: str) -> float:
         if is_number(tok):
@@ -44,61 +68,82 @@ class Scorer:
             return self.p.weight_generic
         return 1.0
 
+    def _weights(self, toks: tuple) -> list:
+        w = self._wcache.get(toks)
+        if w is None:
+            if len(self._wcache) > 200_000:
+                self._wcache.clear()
+            w = self._wcache[toks] = [self.weight(t) for t in toks]
+        return w
+
+    def _distinct(self, toks: tuple) -> list:
+        """Weights with the generic words at 0: the distinctive part of a name."""
+        key = ("d",) + toks
+        w = self._wcache.get(key)
+        if w is None:
+            g = self.p.generic_words
+            w = self._wcache[key] = [0.0 if t in g else x for t, x in zip(toks, self._weights(toks))]
+        return w
+
     def _single(self, a: str, b: str):
         if a == b:
             return 1.0, "same"
         if is_number(a) or is_number(b):
             return 0.0, ""
         short, long_ = (a, b) if len(a) < len(b) else (b, a)
-        if len(short) >= 4:
-            r = Indel.normalized_similarity(a, b)
-            if r >= self.p.token_fuzzy_min:
+        if len(short) >= 4 and len(short) * 3 >= len(long_) * 2:
+            r = Indel.normalized_similarity(a, b, score_cutoff=self.p.token_fuzzy_min)
+            if r:
                 return r, "similar"
         # a common word cut short ("Inst." for Institute), or a person's initial ("P." for Petrovich)
         if long_.startswith(short) and (len(short) == 1 or (len(short) >= self.p.prefix_min and long_ in self.p.generic_words)):
             return self.p.prefix_score, "shortened"
         return 0.0, ""
 
-    def _run(self, tok: str, run: tuple):
-        """One token against several words: run together, or their initials."""
-        if any(is_number(t) for t in run) or is_number(tok):
-            return 0.0, ""
-        joined = "".join(run)
-        if tok == joined:
-            return 1.0, "joined"
-        if len(tok) >= 6:
-            r = Indel.normalized_similarity(tok, joined)
-            if r >= self.p.token_fuzzy_min:
-                return r, "joined"
-        if len(tok) == len(run) >= self.p.acronym_min and tok == "".join(t[0] for t in run):
-            return self.p.acronym_score, "abbreviation"
-        return 0.0, ""
+    def _run_match(self, tok: str, runs, fuzzy: bool = True) -> list:
+        """(similarity, start, length, how) of one token against the other side's runs of words:
+        written together, or their initials."""
+        if is_number(tok):
+            return []
+        out = [(1.0, j, n, "joined") for j, n in runs.joined.get(tok, ())]
+        if len(tok) >= self.p.acronym_min:
+            out += [(self.p.acronym_score, j, n, "abbreviation") for j, n in runs.initials.get(tok, ())
+                    if n == len(tok)]
+        if fuzzy and not out and len(tok) >= 6 and tok not in self.p.generic_words:
+            # a transliteration that differs a little from the pinyin run (harbin ~ ha er bin)
+            lo, hi = len(tok) * 0.8, len(tok) * 1.25
+            for joined, spots in runs.joined.items():
+                if lo <= len(joined) <= hi:
+                    r = Indel.normalized_similarity(tok, joined, score_cutoff=self.p.token_fuzzy_min)
+                    if r:
+                        out += [(r, j, n, "joined") for j, n in spots]
+        return out
 
-    def score(self, q: tuple, e: tuple) -> tuple[float, list]:
-        """(score in [0, 1], the token pairs that matched) for two token tuples."""
+    def score(self, q: tuple, e: tuple, q_han: bool = True, e_han: bool = True) -> tuple[float, list]:
+        """(score in [0, 1], the token pairs that matched) for two token tuples. `q_han`, `e_han`:
+        the tokens are pinyin of Chinese script (their runs may match a transliteration loosely)."""
         if not q or not e:
             return 0.0, []
-        wq = [self.weight(t) for t in q]
-        we = [self.weight(t) for t in e]
+        wq, we = self._weights(q), self._weights(e)
         cands = []
         for i, a in enumerate(q):
+            na, la = is_number(a), len(a)
             for j, b in enumerate(e):
-                s, how = self._single(a, b)
-                if s:
-                    cands.append((s, 2, (i,), (j,), how))
-        for n in range(2, MAX_RUN + 1):
-            for j in range(len(e) - n + 1):
-                run = e[j:j + n]
-                for i, a in enumerate(q):
-                    s, how = self._run(a, run)
+                if a == b:
+                    cands.append((1.0, 2, (i,), (j,), "same"))
+                elif not na and (a[0] == b[0] or (a[-1] == b[-1] and min(la, len(b)) >= 4)):
+                    # a close spelling or a short form shares its first letter, or, for a typo at
+                    # the start, its last (a cheap filter before the similarity)
+                    s, how = self._single(a, b)
                     if s:
-                        cands.append((s, n + 1, (i,), tuple(range(j, j + n)), how))
-            for i in range(len(q) - n + 1):
-                run = q[i:i + n]
-                for j, b in enumerate(e):
-                    s, how = self._run(b, run)
-                    if s:
-                        cands.append((s, n + 1, tuple(range(i, i + n)), (j,), how))
+                        cands.append((s, 2, (i,), (j,), how))
+        rq, re_ = _runs(q), _runs(e)
+        for i, a in enumerate(q):
+            for s, j, n, how in self._run_match(a, re_, e_han):
+                cands.append((s, n + 1, (i,), tuple(range(j, j + n)), how))
+        for j, b in enumerate(e):
+            for s, i, n, how in self._run_match(b, rq, q_han):
+                cands.append((s, n + 1, tuple(range(i, i + n)), (j,), how))
         cands.sort(key=lambda c: (-c[0], -c[1], c[2], c[3]))
         used_q, used_e, got, pairs = set(), set(), 0.0, []
         chosen = []
@@ -115,8 +160,7 @@ class Scorer:
         score = got / total if total else 0.0
         # The distinctive words (not generic) must carry the match on their own too: "Beijing
         # Institute of Technology" is not "Beijing Microelectronics Technology Institute".
-        dq = [0.0 if t in self.p.generic_words else w for t, w in zip(q, wq)]
-        de = [0.0 if t in self.p.generic_words else w for t, w in zip(e, we)]
+        dq, de = self._distinct(q), self._distinct(e)
         if sum(dq) and sum(de):
             got_d = 0.0
             for s, _, qi, ej, _ in chosen:

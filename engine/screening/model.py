@@ -69,10 +69,14 @@ class Dataset:
     note: str | None = None
 
     def counts(self) -> dict:
-        out: dict = {}
-        for e in self.entries:
-            out[e.list] = out.get(e.list, 0) + 1
-        return out
+        """Entries per list (computed once: decisions show it)."""
+        got = self.__dict__.get("_counts")
+        if got is None:
+            got = {}
+            for e in self.entries:
+                got[e.list] = got.get(e.list, 0) + 1
+            object.__setattr__(self, "_counts", got)
+        return got
 
 
 @dataclass(frozen=True)
@@ -263,7 +267,22 @@ _CACHE: dict = {}
 def load(policies_root: Path, good_guys: str | Path | None = None) -> Lists | None:
     """The lists of a policy folder (its `lists/`), or None when it has none: a policy set
     without lists is not screened. Cached per folder and file stamps."""
+    import time
+
     folder = lists_folder(policies_root)
+    quick = _CACHE.get(("recent", str(folder), str(good_guys)))
+    if quick is not None and time.monotonic() - quick[0] < RECHECK_SECONDS:
+        return quick[1]
+    got = _load(folder, good_guys)
+    _CACHE[("recent", str(folder), str(good_guys))] = (time.monotonic(), got)
+    return got
+
+
+RECHECK_SECONDS = 1.0
+"""Within a batch the list files are looked at (stat) at most once a second."""
+
+
+def _load(folder: Path, good_guys) -> Lists | None:
     if not folder.is_dir():
         return None
     files = sorted(p for p in folder.glob("*.yaml") if p.name not in (PARAMS_FILE, GOOD_GUYS_FILE))

@@ -101,5 +101,6 @@ class Normaliser:
         return names
 
 
+@lru_cache(maxsize=65536)
 def is_number(tok: str) -> bool:
     return bool(_DIGIT.search(tok))

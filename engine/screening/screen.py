@@ -119,6 +119,9 @@ class Screening:
     def augmented(self, data: dict, with_review: bool = False) -> dict:
         """A copy of the transaction with each matched list added to its party's `lists`
         (with_review: the review-level matches too). Parties without `lists` stay without."""
+        if not any(r.lists_given and any(m["status"] == "match" or (with_review and m["status"] == "review")
+                                         for m in r.matches) for r in self.results):
+            return data
         out = copy.deepcopy(data)
         targets = {path: party for path, _, party in parties(out)}
         for r in self.results:
