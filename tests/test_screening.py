@@ -334,3 +334,11 @@ def test_screening_benchmark_smoke(tmp_path, monkeypatch):
     assert bench.main(["--smoke", "--out", str(out)]) == 0
     r = json.loads(out.read_text())
     assert r["synthetic"] == 500 and r["decisions_per_s_with"] > 0 and r["parties_flagged"] > 0
+
+
+def test_the_docs_page_shows_every_bundled_list_with_its_version_and_the_parameters(lists):
+    page = (Path(__file__).resolve().parent.parent / "docs" / "screening.md").read_text(encoding="utf-8")
+    for d in lists.datasets:
+        assert f"| `{Path(d.file).name}` | `{d.id}` | {d.version} |" in page, d.id
+        assert d.source in page
+    assert f"| `threshold` | {lists.params.threshold} |" in page and f"| `review` | {lists.params.review} |" in page
