@@ -89,8 +89,16 @@ def match_dict(hit, params, status: str, good_guy=None, expired=None) -> dict:
 
 
 def screen_names(lists: Lists, names: list, country, day: _dt.date | None) -> list:
-    """Hits for one party's names (its name and aliases), strongest first."""
-    return lists.index().search(names, day, country)
+    """Hits for one party's names (its name and aliases), strongest first. Remembered per list
+    set: a batch names the same customers and forwarders again and again."""
+    key = (tuple(names), country, day)
+    cache = lists.__dict__.setdefault("_hits", {})
+    got = cache.get(key)
+    if got is None:
+        if len(cache) >= 20_000:
+            cache.clear()
+        got = cache[key] = lists.index().search(names, day, country)
+    return got
 
 
 def screen_party(lists: Lists, path: str, role: str, party: dict, day: _dt.date) -> PartyResult:
