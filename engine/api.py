@@ -23,12 +23,19 @@ def check(root: str | Path | None = None) -> list[Diagnostic]:
     return load(root).diagnostics
 
 
-def decide(ps: PolicySet, tx: facts.Transaction, as_of: _dt.date | None = None) -> dict:
-    """The decision for one validated transaction."""
+def decide(ps: PolicySet, tx: facts.Transaction, as_of: _dt.date | None = None, screening=None) -> dict:
+    """The decision for one validated transaction.
+
+    `screening` (screening.Options): every party is screened against the policy folder's
+    restricted-party lists first, unless switched off (default: on, when the folder has lists/)."""
+    from .screening import decide_with
+
     day = as_of or tx.date
     # The compiled evaluator (codegen): the closures' decisions exactly (tests/test_codegen.py),
     # with rule conditions compiled to Python and indexed, after a short warm-up.
-    return compile_fast(ps).evaluate(tx.data, day, ps.digest, bundled=ps.bundled)
+    fast = compile_fast(ps)
+    return decide_with(ps.root, tx.data, day,
+                       lambda data: fast.evaluate(data, day, ps.digest, bundled=ps.bundled), screening)
 
 
 def evaluate(data: dict, *, policies: str | Path | PolicySet | None = None,

@@ -15,12 +15,12 @@ CHUNK = 128      # lines (or records) a worker takes at once with --jobs > 1
 AHEAD = 4        # chunks in flight per worker: a sliding window, never a barrier
 
 
-def _decide_one(ps, rec: facts.Record, as_of):
+def _decide_one(ps, rec: facts.Record, as_of, screening=None):
     from .api import decide
 
     if rec.error is not None:
         return rec.source, None, rec.error.diagnostics, None
-    d = decide(ps, rec.transaction, as_of)
+    d = decide(ps, rec.transaction, as_of, screening)
     return rec.source, d, None, rec.transaction.digest
 
 
@@ -33,6 +33,7 @@ class Style(NamedTuple):
     width: int | None = None
     fail_on: str | None = None
     record: bool = False
+    screening: object = None     # screening.Options (None: screening as the policies set it up)
 
 
 class Outcome(NamedTuple):
@@ -48,7 +49,7 @@ class Outcome(NamedTuple):
 def outcome(ps, rec: facts.Record, as_of, style: Style) -> Outcome:
     from .render import decision_text, diagnostics_text, json_text
 
-    source, decision, diags, digest = _decide_one(ps, rec, as_of)
+    source, decision, diags, digest = _decide_one(ps, rec, as_of, style.screening)
     if decision is None:
         out = json_text({"source": source, "error": [d.as_dict() for d in diags]}) if style.format == "json" else None
         return Outcome(diagnostics_text(diags, color=style.color_err), out, None, True, False)
@@ -262,13 +263,19 @@ def jobs_for(requested: int, io) -> int:
     return max(1, requested)
 
 
+def _screening(args):
+    from .screening import Options
+
+    return Options(not getattr(args, "no_screening", False), getattr(args, "good_guys", None))
+
+
 def run_evaluate(args, io) -> int:
     from .api import load_policies
 
     ps = load_policies(args.policies)
     jobs = jobs_for(args.jobs, io)
     style = Style(args.format, io.color_out, io.color_err, _width(io) if args.format != "json" else None,
-                  args.fail_on, bool(args.record))
+                  args.fail_on, bool(args.record), _screening(args))
     errors = 0
     strict = 0
     count = 0

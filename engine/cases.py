@@ -201,7 +201,12 @@ def run_case(ps: PolicySet, case: Case) -> CaseResult:
     except ExportctlError as e:
         return CaseResult(case, None, ["the case's transaction is invalid: " + d.message for d in e.diagnostics])
     as_of = _dt.date.fromisoformat(case.spec["as_of"]) if case.spec.get("as_of") else tx.date
-    decision = evaluate(ps.regimes, tx.data, as_of, ps.digest)
+    if "screening" in case.spec["expect"]:
+        from .screening import decide_with
+
+        decision = decide_with(ps.root, tx.data, as_of, lambda data: evaluate(ps.regimes, data, as_of, ps.digest))
+    else:
+        decision = evaluate(ps.regimes, tx.data, as_of, ps.digest)
     return CaseResult(case, decision, compare(case, decision, ps))
 
 
@@ -263,6 +268,19 @@ def compare(case: Case, decision: dict, ps: PolicySet) -> list[str]:
         lacking = [c for c in exp["conflicts"] if c not in got_c]
         if lacking:
             problems.append("expected conflicts not reported: " + ", ".join(lacking))
+    if "screening" in exp:
+        screened = {p["party"]: p for p in (decision.get("screening") or {}).get("parties", [])}
+        for want in exp["screening"]:
+            got = screened.get(want["party"])
+            if got is None:
+                problems.append(f"screening: no party {want['party']} was screened (does the policy folder have lists/?)")
+                continue
+            if got["status"] != want["status"]:
+                problems.append(f"screening: {want['party']}: expected {want['status']}, got {got['status']}")
+            keys = [f"{m['list']}/{m['entry']}" for m in got["matches"]]
+            if "entry" in want and want["entry"] not in keys:
+                problems.append(f"screening: {want['party']}: expected a match with {want['entry']}, "
+                                f"got {', '.join(keys) or 'none'}")
     return problems
 
 

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when a transaction's outcome is this strict or stricter")
     e.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="progress bar on stderr (auto: only on a terminal and with --format json)")
+    e.add_argument("--no-screening", action="store_true",
+                   help="do not screen the parties' names against the restricted-party lists (they were screened elsewhere)")
+    e.add_argument("--good-guys", metavar="FILE", help="reviewed false positives that clear a party/entry pair until they expire")
 
     c = sub.add_parser("check", help="parse and check every policy, and rule coverage by golden cases")
     c.add_argument("--policies", metavar="DIR")
@@ -132,7 +135,33 @@ def build_parser() -> argparse.ArgumentParser:
     xp = sub.add_parser("explain", help="what a diagnostic code means, why, an example and the fix")
     xp.add_argument("code", metavar="CODE", help="a diagnostic code, e.g. E601")
     xp.add_argument("--format", choices=("text", "json"), default="text")
+
+    _screening_parsers(sub)
     return p
+
+
+def _screening_parsers(sub) -> None:
+    s = sub.add_parser("screen", help="screen one name against the restricted-party lists (spot-check)")
+    s.add_argument("name", metavar="NAME")
+    s.add_argument("--country", metavar="CC", help="the party's country (ISO 3166-1 alpha-2): a match elsewhere scores lower")
+    s.add_argument("--alias", action="append", default=[], metavar="NAME", help="another name of the party (repeatable)")
+    s.add_argument("--as-of", type=_date, metavar="DATE", help="entries in force on DATE (default: today)")
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.add_argument("--policies", metavar="DIR")
+    s.add_argument("--good-guys", metavar="FILE")
+    s.add_argument("--floor", type=float, metavar="SCORE", help="show candidates down to this score (default: the review level)")
+
+    ls = sub.add_parser("lists", help="the restricted-party lists: dates, sources, entries; import official downloads")
+    ls.add_argument("--policies", metavar="DIR")
+    ls.add_argument("--format", choices=("text", "json"), default="text")
+    la = ls.add_subparsers(dest="lists_command", metavar="ACTION", parser_class=_Parser)
+    i = la.add_parser("import", help="convert a Consolidated Screening List (JSON/CSV) or OpenSanctions FollowTheMoney download to a list file")
+    i.add_argument("file", metavar="FILE")
+    i.add_argument("--from", dest="source_format", choices=("auto", "csl-json", "csl-csv", "ftm"), default="auto")
+    i.add_argument("--list", dest="list_id", metavar="ID", help="the list of every entry (needed for FollowTheMoney data sets exportctl does not know)")
+    i.add_argument("--id", dest="dataset_id", metavar="ID", help="the data set's id (default: from the file name)")
+    i.add_argument("--version", dest="version", metavar="DATE", help="the date of the data (default: taken from the file, else today)")
+    i.add_argument("--out", metavar="FILE", help="write the list file here (default: stdout); put it in a policy folder's lists/")
 
 
 def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
@@ -202,7 +231,7 @@ def _evaluate_record(args, io: IO) -> int:
         return 2
     docs = []
     for r in recs:
-        d = decide(ps, r.transaction, args.as_of)
+        d = decide(ps, r.transaction, args.as_of, _screening_options(args))
         if args.record:
             from .batch import flush_records
 
@@ -210,6 +239,12 @@ def _evaluate_record(args, io: IO) -> int:
         docs.append((to_html_page if args.format == "html" else to_markdown_doc)(d, r.transaction.data))
     io.out("\n".join(docs).rstrip("\n"))
     return 0
+
+
+def _screening_options(args):
+    from .screening import Options
+
+    return Options(not args.no_screening, args.good_guys)
 
 
 def cmd_check(args, io: IO) -> int:
@@ -368,9 +403,21 @@ def cmd_explain(args, io: IO) -> int:
     return EXIT_OK
 
 
+def cmd_screen(args, io: IO) -> int:
+    from .screening.cli import run_screen
+
+    return run_screen(args, io)
+
+
+def cmd_lists(args, io: IO) -> int:
+    from .screening.cli import run_lists
+
+    return run_lists(args, io)
+
+
 COMMANDS = {"evaluate": cmd_evaluate, "check": cmd_check, "test": cmd_test, "docs": cmd_docs,
             "records": cmd_records, "diff": cmd_diff, "fmt": cmd_fmt, "lsp": cmd_lsp, "serve": cmd_serve,
-            "explain": cmd_explain}
+            "explain": cmd_explain, "screen": cmd_screen, "lists": cmd_lists}
 
 
 if __name__ == "__main__":  # pragma: no cover

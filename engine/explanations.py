@@ -449,6 +449,43 @@ EXPLANATIONS: dict[str, dict] = {
         "kind": "text",
         "fix": "Pipe a stream through stdin (`-`) instead of naming it; fix or remove the link; make the folder readable.",
     },
+    "E661": {
+        "what": "A restricted-party list file (a policy folder's lists/*.yaml) is not valid: bad YAML, a field the "
+                "list format (policies/schema/list.schema.json) does not have, an entry id used twice in a list, an "
+                "entry without a list, or a removal date not after its listing date.",
+        "why": "Screening decides whether a party is treated as listed: a list that cannot be read must stop the run, "
+               "not leave parties silently unscreened.",
+        "example": "policies/lists/us-entity-list.yaml:12:1: E661 entries[1]: removed 2020-01-01 is not after listed 2022-08-24",
+        "kind": "text",
+        "fix": "Correct the entry; `exportctl lists` reads every list file and shows its version and source.",
+    },
+    "E662": {
+        "what": "The matching parameters (lists/matching.yaml) are missing or invalid: a field missing or out of "
+                "range, or the review level not below the match threshold.",
+        "why": "The threshold and weights decide which parties are treated as listed; they are versioned and cited "
+               "like law, and a typo must not change decisions silently.",
+        "example": "policies/lists/matching.yaml:20:1: E662 review (0.9) must be below threshold (0.88)",
+        "kind": "text",
+        "fix": "Correct the value (docs/screening.md explains each parameter); run the golden match corpus "
+               "(tests/test_screening_corpus.py) after any change.",
+    },
+    "E663": {
+        "what": "`exportctl lists import` cannot read the download: not the US Consolidated Screening List's JSON or "
+                "CSV, nor OpenSanctions FollowTheMoney entities, or FollowTheMoney entities whose list is not known.",
+        "why": "An import that guessed would put parties on the wrong list, or drop them.",
+        "example": "entities.ftm.json: E663 which list do these entities belong to? None of their data sets is known "
+                   "(us_bis_denied, us_ofac_sdn): say --list ID",
+        "kind": "text",
+        "fix": "Pass the file as downloaded, say its format with --from, or the list of its entries with --list.",
+    },
+    "E664": {
+        "what": "A good-guy file (reviewed false positives) is invalid: a field missing, an entry not in the form "
+                "<list>/<entry id>, or an expiry date not after the review date; or --good-guys names no file.",
+        "why": "A good-guy record clears a party of a listing: it must say who reviewed it, when, why and until when.",
+        "example": "good-guys.yaml:4:1: E664 good_guys[0]: expires 2026-01-01 is not after reviewed_on 2026-03-01",
+        "kind": "text",
+        "fix": "Complete the record (docs/screening.md#reviewed-false-positives-good-guys).",
+    },
     "E701": {
         "what": "A golden case file is malformed: invalid YAML, a field the case format does not have, a case name "
                 "used twice, or an override that cannot be applied to its base.",

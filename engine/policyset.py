@@ -223,6 +223,10 @@ def read_policies(root: Path, cache: bool = True) -> PolicySet:
     if schema_file.is_file():
         h.update(b"schema/transaction.schema.json\0" + schema_file.read_bytes() + b"\0")
         ps.digest = "sha256:" + h.hexdigest()
+    # So do the restricted-party lists and matching parameters that screening reads (lists/).
+    for f in sorted((root / "lists").glob("*.yaml")) if (root / "lists").is_dir() else ():
+        h.update(b"lists/" + f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+        ps.digest = "sha256:" + h.hexdigest()
     from . import policy_cache
 
     key = policy_cache.key(ps.digest, [n for n, _ in texts], [d.as_dict() for d in diags]) if cache else None

@@ -1,0 +1,180 @@
+"""Screening cost: decisions per second with and without screening, side by side, against
+10,000 synthetic list entries (plus the bundled ones).
+
+    python benchmarks/screening.py               # 10,000 entries, 2,000 decisions per side
+    python benchmarks/screening.py --smoke       # 500 entries, 100 decisions: checks it runs
+
+1. Copies the bundled policies to a temporary folder and writes lists/synthetic.yaml with N
+   generated entries (deterministic seed): company names of pinyin syllable pairs or of
+   invented Latin words, with generic words and company forms, some with a Chinese-script alias, spread over the seven lists.
+2. Builds M transactions from examples/transactions/ with the end user and a consignee renamed:
+   a tenth exactly a synthetic entry's name, a tenth a misspelt one, the rest unrelated names
+   drawn from the same pools (the hard case for an index: shared words).
+3. Decides every transaction in-process through `api.decide` with screening off and on,
+   interleaved so both see the same machine load (after a warm-up: compiled policies, list
+   index), and prints decisions/s of each, the ratio, the index build time and how many
+   parties were flagged (match or review; a review that could change the outcome costs a
+   second evaluation).
+
+The goal (issue 18): screening at most halves the throughput (ratio <= 2.0) at 10,000 entries.
+Results go to stdout and, with --out, to a JSON file.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as _dt
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+SYLLABLES = ("zhong hua xin tian hang yu xing kong guang dian ke ji jin long feng hai bei nan dong xi "
+             "shan chuan he hu yun lan bai hong ming da wei tong bo rui an kang sheng chang jiang "
+             "shen zhen wu han cheng du qing dao su zhou guang hui ling mei ning ping qi rong "
+             "tai wan xiang yang ze zhi zhu bao fu gao hao jia lian lu mao miao peng quan shi song").split()
+CONSONANTS = "b c d f g k l m n p r s t v z br dr gr kr tr st".split()
+VOWELS = "a e i o u ar en or".split()
+GENERIC = "technology research institute systems electronics engineering industries group science".split()
+FORMS = ("Co., Ltd.", "Ltd", "LLC", "JSC", "GmbH", "Inc.", "Corporation", "")
+HAN = "中华新天航宇星空光电科技金龙凤海北南东西山川河湖云蓝白红明大卫通博瑞安康盛"
+LISTS = ("us-entity-list", "us-meu-list", "us-sdn", "us-denied-persons", "cn-control-list",
+         "cn-unreliable-entity-list", "cn-watch-list")
+COUNTRIES = ("CN", "RU", "IR", "AE", "US", "HK", "BY", "KP")
+
+
+def company(rng: random.Random) -> tuple[str, str | None]:
+    if rng.random() < 0.5:
+        n = rng.randint(2, 3)
+        picks = [rng.randrange(len(SYLLABLES)) for _ in range(n * 2)]
+        words = ["".join(SYLLABLES[picks[2 * i]] + SYLLABLES[picks[2 * i + 1]]).capitalize() for i in range(n)]
+        han = "".join(HAN[p % len(HAN)] for p in picks) if rng.random() < 0.5 else None
+        name = " ".join(words + rng.sample(GENERIC, rng.randint(1, 2)) + [rng.choice(FORMS)])
+        return name.strip(), han
+    words = ["".join(rng.choice(CONSONANTS) + rng.choice(VOWELS) for _ in range(rng.randint(2, 3))).capitalize()
+             for _ in range(rng.randint(1, 3))]
+    return " ".join(words + rng.sample(GENERIC, rng.randint(0, 2)) + [rng.choice(FORMS)]).strip(), None
+
+
+def synthetic_entries(n: int, seed: int = 18) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        name, han = company(rng)
+        e = {"id": f"syn-{i}", "list": LISTS[i % len(LISTS)], "name": name,
+             "countries": [rng.choice(COUNTRIES)], "listed": "2020-01-01"}
+        if han:
+            e["aliases"] = [han]
+        out.append(e)
+    return out
+
+
+def misspell(name: str, rng: random.Random) -> str:
+    chars = list(name)
+    i = rng.randrange(1, max(2, len(chars) - 1))
+    chars[i] = "x" if chars[i] != "x" else "y"
+    return "".join(chars)
+
+
+def transactions(m: int, entries: list[dict], seed: int = 7) -> list[dict]:
+    from scale import load_examples
+
+    rng = random.Random(seed)
+    examples = load_examples()
+    out = []
+    for k in range(m):
+        tx = copy.deepcopy(examples[k % len(examples)])
+        tx["id"] = f"SCR-{k}"
+        r = rng.random()
+        if r < 0.1:
+            name = rng.choice(entries)["name"]
+        elif r < 0.2:
+            name = misspell(rng.choice(entries)["name"], rng)
+        else:
+            name = company(rng)[0]
+        eu = tx.get("end_user") or {"country": "CN"}
+        tx["end_user"] = {**eu, "name": name}
+        tx["consignees"] = [{"name": company(rng)[0], "country": "HK", "role": "freight_forwarder", "lists": []}]
+        out.append(tx)
+    return out
+
+
+def run(n: int, m: int) -> dict:
+    import yaml
+
+    from exportctl import facts
+    from exportctl.api import decide, load_policies
+    from exportctl.policyset import policies_root
+    from exportctl.screening import Options, model
+
+    tmp = Path(tempfile.mkdtemp(prefix="exportctl-screening-"))
+    try:
+        root = tmp / "policies"
+        shutil.copytree(policies_root(), root)
+        entries = synthetic_entries(n)
+        (root / "lists" / "synthetic.yaml").write_text(yaml.safe_dump({
+            "id": "synthetic", "title": "synthetic entries (benchmark)", "version": "2026-11-29",
+            "source": "benchmarks/screening.py", "entries": entries}, allow_unicode=True), encoding="utf-8")
+        ps = load_policies(root)
+        t0 = time.perf_counter()
+        lists = model.load(root)
+        lists.index()
+        build = time.perf_counter() - t0
+        txs = [facts.from_data(t, folder=ps.schema_folder) for t in transactions(m, entries)]
+        day = _dt.date(2026, 11, 29)
+        sides = {"without": 0.0, "with": 0.0}
+        matched = 0
+        off, on = Options(enabled=False), Options()
+        for t in txs[: min(50, len(txs))]:              # warm-up: compiled policies, caches
+            decide(ps, t, day, off)
+            decide(ps, t, day, on)
+        # interleaved, so both sides see the same load on a shared machine
+        for t in txs:
+            t0 = time.perf_counter()
+            decide(ps, t, day, off)
+            t1 = time.perf_counter()
+            d = decide(ps, t, day, on)
+            t2 = time.perf_counter()
+            sides["without"] += t1 - t0
+            sides["with"] += t2 - t1
+            matched += sum(p["status"] in ("match", "review") for p in d["screening"]["parties"])
+        sides = {k: len(txs) / v for k, v in sides.items()}
+        return {"entries": len(lists.entries), "synthetic": n, "decisions": m,
+                "index_build_s": round(build, 3), "index_keys": len(lists.index().keys),
+                "decisions_per_s_without": round(sides["without"], 1),
+                "decisions_per_s_with": round(sides["with"], 1),
+                "ratio": round(sides["without"] / sides["with"], 3),
+                "parties_flagged": matched}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--entries", type=int, default=10_000)
+    ap.add_argument("--decisions", type=int, default=2_000)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--out")
+    a = ap.parse_args(argv)
+    n, m = (500, 100) if a.smoke else (a.entries, a.decisions)
+    r = run(n, m)
+    print(f"list entries: {r['entries']} ({r['synthetic']} synthetic); index: {r['index_keys']} keys, "
+          f"built in {r['index_build_s']} s")
+    print(f"{'screening':<12}{'decisions/s':>14}")
+    print(f"{'off':<12}{r['decisions_per_s_without']:>14}")
+    print(f"{'on':<12}{r['decisions_per_s_with']:>14}")
+    print(f"ratio (off/on): {r['ratio']}   goal <= 2.0   parties flagged: {r['parties_flagged']} of {2 * m}")
+    if a.out:
+        Path(a.out).write_text(json.dumps(r, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

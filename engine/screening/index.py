@@ -1,0 +1,124 @@
+"""An index of list entries by blocking keys, so a party is compared with the few entries that
+share a key with it, not with every entry.
+
+Keys of a name: its distinctive tokens (generic words only when a name has nothing else), each
+such token with one letter deleted (a typo still meets its original), the words of every short
+run written together ("zhu hai" meets "zhuhai"), and the initials of every run of at least
+`acronym_min` words ("cast" meets "China Academy of Space Technology"). A candidate is then scored in full (match.Scorer)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+from .match import MAX_RUN, Scorer
+from .names import Normaliser, is_number
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry: object          # model.Entry
+    score: float
+    party_name: str        # the party's spelling that matched best
+    entry_name: str        # the entry's spelling it matched
+    pairs: tuple
+    country_penalty: bool
+
+
+class Index:
+    def __init__(self, entries: list, params):
+        self.params = params
+        self.norm = Normaliser(params)
+        self.scorer = Scorer(params)
+        self.entries = list(entries)
+        self.names = []                        # per entry: its Name variants
+        self.keys: dict[str, set] = {}
+        for k, e in enumerate(self.entries):
+            variants = []
+            for n in e.names:
+                variants.extend(self.norm.variants(n))
+            self.names.append(variants)
+            for vi, v in enumerate(variants):
+                for key in self.keys_of(v.tokens):
+                    self.keys.setdefault(key, set()).add((k, vi))
+        self.common = max(20, len(self.entries) // 500)
+
+    def keys_of(self, toks: tuple) -> set:
+        generic = self.params.generic_words
+        distinct = [t for t in toks if t not in generic]
+        out = set()
+        for t in distinct or toks:
+            out.add(t)
+            if len(t) >= 5 and not is_number(t):
+                out.update("~" + t[:i] + t[i + 1:] for i in range(len(t)))
+        for n in range(2, MAX_RUN + 1):
+            for i in range(len(toks) - n + 1):
+                run = toks[i:i + n]
+                if any(is_number(t) for t in run):
+                    continue
+                if any(t not in generic for t in run):
+                    out.add("".join(run))
+                if n >= self.params.acronym_min:
+                    out.add("".join(t[0] for t in run))
+        return out
+
+    def _lookup_keys(self, toks: tuple) -> set:
+        keys = self.keys_of(toks)
+        # a party token may be the run-together or the initials of an entry's words, and vice versa
+        keys.update(t for t in toks)
+        # a word the lists hold as written is not looked up by its misspellings (they would
+        # bring in every entry with a word one letter away)
+        for t in toks:
+            if t in self.keys:
+                keys.difference_update("~" + t[:i] + t[i + 1:] for i in range(len(t)))
+        return keys
+
+    def candidates(self, names: list) -> set:
+        """(entry, name variant) pairs sharing a key with the names. A key that many entries share (more than
+        `common`, 0.2 % of the entries but at least 20) is a common word of this list: it is used
+        only when the names have no rarer key, so a common word does not make every entry a
+        candidate (the run-together keys of a name's word pairs stay rare)."""
+        found: set = set()
+        posts = []
+        for n in names:
+            for key in self._lookup_keys(n.tokens):
+                hit = self.keys.get(key)
+                if hit:
+                    posts.append(hit)
+        rare = [p for p in posts if len(p) <= self.common]
+        for p in rare or sorted(posts, key=len)[:1]:
+            found |= p
+        return found
+
+    def search(self, names: list, day: _dt.date | None, country: str | None = None,
+               floor: float | None = None) -> list:
+        """Hits at or above `floor` (default: the review level) among entries in force on `day`."""
+        floor = self.params.review if floor is None else floor
+        variants = []
+        for n in names:
+            variants.extend(self.norm.variants(n))
+        out = []
+        by_entry: dict = {}
+        for k, vi in self.candidates(variants):
+            by_entry.setdefault(k, []).append(vi)
+        for k, vis in by_entry.items():
+            e = self.entries[k]
+            if day is not None and not e.in_force(day):
+                continue
+            best = None
+            for qv in variants:
+                for vi in vis:
+                    ev = self.names[k][vi]
+                    s, pairs = self.scorer.score(qv.tokens, ev.tokens, qv.script == "han", ev.script == "han")
+                    if best is None or s > best[0]:
+                        best = (s, qv.text, ev.text, pairs)
+            if best is None:
+                continue
+            s, qn, en, pairs = best
+            penalty = bool(country and e.countries and country not in e.countries)
+            if penalty:
+                s = max(0.0, s - self.params.country_mismatch_penalty)
+            if s >= floor:
+                out.append(Hit(e, round(s, 4), qn, en, tuple(pairs), penalty))
+        out.sort(key=lambda h: (-h.score, h.entry.list, h.entry.id))
+        return out

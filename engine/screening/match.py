@@ -1,0 +1,173 @@
+"""How similar two names are, and why: a weighted alignment of their tokens.
+
+Tokens pair up when they are the same, when they are close spellings (rapidfuzz's normalised
+Indel similarity at least `token_fuzzy_min`), when one is the start of the other ("Inst." ~
+"Institute"), when one token is the other side's words run
+together ("Zhuhai" ~ "zhu hai", the pinyin of 珠海), or when one is the initials of the other's
+words ("CAST" ~ "China Academy of Space Technology"). Each token weighs 1, generic words
+("research", "institute", "technology") weigh less, numbers more; the score is the weighted
+share of both names that paired up (a weighted Dice coefficient), so word order does not
+matter and a short name that is wholly matched scores 1. The distinctive (not generic) words
+must also match on their own: the lower of the two shares is the score. Two names whose numbers differ
+("CAST 502" / "CAST 513") are different parties: their score is capped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import Indel
+
+from .names import is_number
+
+MAX_RUN = 4
+
+
+class _Runs:
+    """The runs of 2-4 words of a name (without numbers): written together, and their initials."""
+
+    __slots__ = ("joined", "initials")
+
+    def __init__(self, toks: tuple):
+        self.joined: dict = {}
+        self.initials: dict = {}
+        for n in range(2, MAX_RUN + 1):
+            for j in range(len(toks) - n + 1):
+                run = toks[j:j + n]
+                if any(is_number(t) for t in run):
+                    continue
+                self.joined.setdefault("".join(run), []).append((j, n))
+                self.initials.setdefault("".join(t[0] for t in run), []).append((j, n))
+
+
+@lru_cache(maxsize=65536)
+def _runs(toks: tuple) -> _Runs:
+    return _Runs(toks)
+
+
+@dataclass(frozen=True)
+class Pair:
+    party: str
+    entry: str
+    similarity: float
+    how: str            # same | similar | shortened | joined | abbreviation
+
+    def as_dict(self) -> dict:
+        return {"party": self.party, "entry": self.entry, "similarity": round(self.similarity, 3), "how": self.how}
+
+
+class Scorer:
+    def __init__(self, params):
+        self.p = params
+        self._wcache: dict = {}
+
+    def weight(self, tok: str) -> float:
+        if is_number(tok):
+            return self.p.weight_number
+        if tok in self.p.generic_words:
+            return self.p.weight_generic
+        return 1.0
+
+    def _weights(self, toks: tuple) -> list:
+        w = self._wcache.get(toks)
+        if w is None:
+            if len(self._wcache) > 200_000:
+                self._wcache.clear()
+            w = self._wcache[toks] = [self.weight(t) for t in toks]
+        return w
+
+    def _distinct(self, toks: tuple) -> list:
+        """Weights with the generic words at 0: the distinctive part of a name."""
+        key = ("d",) + toks
+        w = self._wcache.get(key)
+        if w is None:
+            g = self.p.generic_words
+            w = self._wcache[key] = [0.0 if t in g else x for t, x in zip(toks, self._weights(toks))]
+        return w
+
+    def _single(self, a: str, b: str):
+        if a == b:
+            return 1.0, "same"
+        if is_number(a) or is_number(b):
+            return 0.0, ""
+        short, long_ = (a, b) if len(a) < len(b) else (b, a)
+        if len(short) >= 4 and len(short) * 3 >= len(long_) * 2:
+            r = Indel.normalized_similarity(a, b, score_cutoff=self.p.token_fuzzy_min)
+            if r:
+                return r, "similar"
+        # a common word cut short ("Inst." for Institute), or a person's initial ("P." for Petrovich)
+        if long_.startswith(short) and (len(short) == 1 or (len(short) >= self.p.prefix_min and long_ in self.p.generic_words)):
+            return self.p.prefix_score, "shortened"
+        return 0.0, ""
+
+    def _run_match(self, tok: str, runs, fuzzy: bool = True) -> list:
+        """(similarity, start, length, how) of one token against the other side's runs of words:
+        written together, or their initials."""
+        if is_number(tok):
+            return []
+        out = [(1.0, j, n, "joined") for j, n in runs.joined.get(tok, ())]
+        if len(tok) >= self.p.acronym_min:
+            out += [(self.p.acronym_score, j, n, "abbreviation") for j, n in runs.initials.get(tok, ())
+                    if n == len(tok)]
+        if fuzzy and not out and len(tok) >= 6 and tok not in self.p.generic_words:
+            # a transliteration that differs a little from the pinyin run (harbin ~ ha er bin)
+            lo, hi = len(tok) * 0.8, len(tok) * 1.25
+            for joined, spots in runs.joined.items():
+                if lo <= len(joined) <= hi:
+                    r = Indel.normalized_similarity(tok, joined, score_cutoff=self.p.token_fuzzy_min)
+                    if r:
+                        out += [(r, j, n, "joined") for j, n in spots]
+        return out
+
+    def score(self, q: tuple, e: tuple, q_han: bool = True, e_han: bool = True) -> tuple[float, list]:
+        """(score in [0, 1], the token pairs that matched) for two token tuples. `q_han`, `e_han`:
+        the tokens are pinyin of Chinese script (their runs may match a transliteration loosely)."""
+        if not q or not e:
+            return 0.0, []
+        wq, we = self._weights(q), self._weights(e)
+        cands = []
+        for i, a in enumerate(q):
+            na, la = is_number(a), len(a)
+            for j, b in enumerate(e):
+                if a == b:
+                    cands.append((1.0, 2, (i,), (j,), "same"))
+                elif not na and (a[0] == b[0] or (a[-1] == b[-1] and min(la, len(b)) >= 4)):
+                    # a close spelling or a short form shares its first letter, or, for a typo at
+                    # the start, its last (a cheap filter before the similarity)
+                    s, how = self._single(a, b)
+                    if s:
+                        cands.append((s, 2, (i,), (j,), how))
+        rq, re_ = _runs(q), _runs(e)
+        for i, a in enumerate(q):
+            for s, j, n, how in self._run_match(a, re_, e_han):
+                cands.append((s, n + 1, (i,), tuple(range(j, j + n)), how))
+        for j, b in enumerate(e):
+            for s, i, n, how in self._run_match(b, rq, q_han):
+                cands.append((s, n + 1, tuple(range(i, i + n)), (j,), how))
+        cands.sort(key=lambda c: (-c[0], -c[1], c[2], c[3]))
+        used_q, used_e, got, pairs = set(), set(), 0.0, []
+        chosen = []
+        for c in cands:
+            s, _, qi, ej, how = c
+            if used_q.intersection(qi) or used_e.intersection(ej):
+                continue
+            chosen.append(c)
+            used_q.update(qi)
+            used_e.update(ej)
+            got += s * (sum(wq[i] for i in qi) + sum(we[j] for j in ej))
+            pairs.append(Pair(" ".join(q[i] for i in qi), " ".join(e[j] for j in ej), s, how))
+        total = sum(wq) + sum(we)
+        score = got / total if total else 0.0
+        # The distinctive words (not generic) must carry the match on their own too: "Beijing
+        # Institute of Technology" is not "Beijing Microelectronics Technology Institute".
+        dq, de = self._distinct(q), self._distinct(e)
+        if sum(dq) and sum(de):
+            got_d = 0.0
+            for s, _, qi, ej, _ in chosen:
+                got_d += s * (sum(dq[i] for i in qi) + sum(de[j] for j in ej))
+            score = min(score, got_d / (sum(dq) + sum(de)))
+        nq = {t for t in q if is_number(t)}
+        ne = {t for t in e if is_number(t)}
+        if nq and ne and nq != ne:
+            score = min(score, self.p.number_mismatch_cap)
+        return score, pairs
