@@ -34,7 +34,7 @@ def tx(end_user: dict, date="2026-06-01", **extra) -> dict:
         "id": "TX-S", "date": date, "ship_from": "US", "destination": "CN",
         "exporter": {"name": "Example Space Inc.", "country": "US"},
         "end_user": {"country": "CN", "kind": "research", **end_user},
-        "end_use": ["scientific_research"],
+        "end_use": ["scientific_research"], "consignees": [], "parties": [],
         "items": [{"id": "p1", "description": "connector", "type": "commodity", "origin": "US", "value": 1000,
                    "components": [],
                    "classification": {"usml": None, "eccn": "EAR99", "eu": None, "mtcr": None, "wassenaar": None, "cn": None}}],
