@@ -117,6 +117,7 @@ def decision_text(d: dict, color: bool = False, width: int | None = None, checks
         _checks(con, r.get("checked", []), checks)
         if r["missing"] and r["outcome"] != "indeterminate":
             con.print(Text("    not checked (unknown): " + ", ".join(r["missing"]), style="yellow"))
+    _screening(con, d.get("screening"))
     if d.get("questions"):
         con.print()
         con.print(Text("To settle it, answer:" if out == "indeterminate" else "Still unknown (could not be checked):",
@@ -174,6 +175,27 @@ def obligation_line(o: dict) -> str:
     if o.get("items"):
         line += " for " + ", ".join(o["items"])
     return line
+
+
+def _screening(con, s: dict | None) -> None:
+    """The parties that screening found on a list (or close to an entry), with score and the listing."""
+    if not s:
+        return
+    flagged = [p for p in s.get("parties", []) if p.get("status") not in (None, "none")]
+    if not flagged:
+        return
+    con.print()
+    con.print(Text("Screening (parties by name against the restricted-party lists):", style="bold"))
+    for p in flagged:
+        for m in p.get("matches", []):
+            line = Text(f"  {p['party']} \"{p['name']}\": {m['status']} ", style="bold")
+            line.append(f"{m['list']} entry {m['entry_name']} (score {m['score']:.2f}", style="")
+            line.append(f"; \"{m['matched']['party']}\" ~ \"{m['matched']['entry']}\")")
+            con.print(line)
+            listed = f"listed {m['listed']}" + (f", removed {m['removed']}" if m.get("removed") else "")
+            con.print(Text(f"      {m['cite']}  ({listed})", style="italic"))
+        if p.get("status") == "cleared":
+            con.print(Text("      cleared by a reviewed false-positive record", style="dim"))
 
 
 def _findings(con, findings: list) -> None:

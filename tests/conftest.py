@@ -11,6 +11,21 @@ from exportctl import facts
 from exportctl.evaluate import evaluate
 from exportctl.policyset import read_policies
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """The policy cache (engine/policy_cache.py) of the test run lives in a temporary folder, never
+    in the user's ~/.cache/exportctl; subprocesses inherit it through the environment."""
+    import os
+
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "policies" / "schema"
 
 RS1_POLICY = '''

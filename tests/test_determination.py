@@ -102,3 +102,13 @@ def test_citation_forms_of_the_bundled_policies_link_or_are_listed():
     assert citations.links("Regulation (EU) 2021/821, Art. 3(1)")[0][2] == "https://eur-lex.europa.eu/eli/reg/2021/821/oj"
     assert citations.unlinked("MOFCOM Announcement 2024 No. 46; 15 CFR 744.21") == ["MOFCOM Announcement 2024 No. 46"]
     assert citations.to_html('<script> 15 CFR 744.16').startswith("&lt;script&gt; <a href=")
+
+
+def test_text_shows_what_screening_found():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "transactions" / "us-9a515y-to-cast-513-2026.yaml"
+    code, out, _ = run(["evaluate", str(example)])
+    section = out[out.index("Screening (parties by name"):]
+    assert 'end_user "CAST 513 Research Institute": match us-entity-list entry' in section
+    assert "87 FR 51876" in section and "listed 2022-08-24" in section
