@@ -32,7 +32,7 @@ def jsonl_text(folder: Path = SOURCE) -> str:
 
     lines = []
     for f in example_files(folder):
-        data = facts._normalise(facts.yaml_load(f.read_text(encoding="utf-8")))
+        data = facts.normalise(facts.yaml_load(f.read_text(encoding="utf-8")))
         lines.append(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     return "".join(line + "\n" for line in lines)
 
