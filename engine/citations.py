@@ -20,7 +20,7 @@ _FORMS = [
      lambda m: f"https://www.ecfr.gov/current/title-{m[1]}/part-{m[2]}"),
     # Supp. No. 1 to Part 738 (15 CFR, by context of the policies that use it)
     (re.compile(r"\bSupp(?:lement)?\. No\. (\d+) to Part (7\d\d)\b"),
-     lambda m: f"https://www.ecfr.gov/current/title-15/part-{m[2]}/appendix-Supplement%20No.%20{m[1]}%20to%20Part%20{m[2]}"),
+     lambda m: f"https://www.ecfr.gov/current/title-15/part-{m[2]}"),   # the part; its supplements follow it
     # 89 FR 84766
     (re.compile(r"\b(\d{2,3}) FR (\d{3,6})\b"),
      lambda m: f"https://www.federalregister.gov/citation/{m[1]}-FR-{m[2]}"),

@@ -112,3 +112,15 @@ def test_text_shows_what_screening_found():
     section = out[out.index("Screening (parties by name"):]
     assert 'end_user "CAST 513 Research Institute": match us-entity-list entry' in section
     assert "87 FR 51876" in section and "listed 2022-08-24" in section
+
+
+def test_reference_pages_link_citations_to_the_official_text():
+    from exportctl.docs.markdown import cite
+    from exportctl.docs import all_pages
+    from exportctl.cli import build_parser
+
+    assert cite("15 CFR 744.16(a); MOFCOM Announcement 2024 No. 46 [S]") == (
+        "[15 CFR 744.16](https://www.ecfr.gov/current/title-15/section-744.16)(a); "
+        "MOFCOM Announcement 2024 No. 46 \\[S\\]")
+    page = all_pages(parser=build_parser())["reference/us-ear.md"]
+    assert "**Cite:** [15 CFR 744.16](https://www.ecfr.gov/current/title-15/section-744.16)" in page

@@ -51,6 +51,21 @@ def esc(text) -> str:
     return s.replace("&", "&amp;").replace("\\<", "&lt;").replace("\\>", "&gt;")
 
 
+def cite(text) -> str:
+    """A citation, escaped, with each provision that has an official text online linked to it
+    (eCFR, the Federal Register, EUR-Lex, the US Code: engine/citations.py)."""
+    from ..citations import links
+
+    s = str(text or "")
+    out, pos = [], 0
+    for start, end, url in links(s):
+        out.append(esc(s[pos:start]))
+        out.append(f"[{esc(s[start:end])}]({url})")
+        pos = end
+    out.append(esc(s[pos:]))
+    return "".join(out)
+
+
 def code(text) -> str:
     """An inline code span that survives any content, in a table cell too."""
     s = str(text).replace("\n", " ")

@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import ast as A
 from ..explain import source_of
 from .casetables import cases_block
-from .markdown import (GENERATED, admonition, code, esc, fence, link_rule, not_encoded_section, period,
+from .markdown import (GENERATED, admonition, cite, code, esc, fence, link_rule, not_encoded_section, period,
                        slug_regime, source_lines, source_link, table)
 
 
@@ -204,14 +204,14 @@ def regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule: 
             if i == 0 and len(p.applies) > 1:
                 out.append("The regime applies when any one of these conditions holds.\n")
             out += comment(a)
-            out.append(f"**Cite:** {esc(a.cite or 'none given')}\n")
+            out.append(f"**Cite:** {cite(a.cite) if a.cite else 'none given'}\n")
             out.append(fence(source_lines(p, a.span), "exportctl"))
 
     if readme:
         section = not_encoded_section(readme)
         if section:
             out.append("## Not encoded\n")
-            out.append("What the research brief for this regime mentions but the policy does not encode, or "
+            out.append("What the research behind this policy found but the policy does not encode, or "
                        "encodes only with an UNVERIFIED flag, and why (from the regime's `README.md`). Where a "
                        "point is left out, decisions are silent on it: check it yourself.\n")
             out.append(section + "\n")
@@ -328,7 +328,7 @@ def _rule_block(p: A.Policy, r: A.Rule, cov, results: list, where: dict, anchors
         facts.append(f"then {code(then)}")
     if r.denial:
         facts.append(f"denial {code(r.denial)}")
-    out.append(f"**Cite:** {esc(r.cite or 'none')}  \n" + " · ".join(facts) + "\n")
+    out.append(f"**Cite:** {cite(r.cite) if r.cite else 'none'}  \n" + " · ".join(facts) + "\n")
     if r.obliges or r.obliges_none:
         declared = {o.id: o for o in p.obligations}
         rows = [f"- {esc(declared[o].text) if o in declared else code(o)}"
@@ -347,7 +347,7 @@ def _rule_block(p: A.Policy, r: A.Rule, cov, results: list, where: dict, anchors
         out.append("Exceptions to this rule: " + ", ".join(link_rule(x.id, p.regime, where) for x in excs) + ".\n")
     if r.unverified:
         out.append(admonition("warning", "UNVERIFIED",
-                              "The brief could not confirm the law behind this rule; decisions that cite it "
+                              "The research behind this policy could not confirm the law behind this rule; decisions that cite it "
                               f"say so.\n\n{esc(r.unverified)}"))
     out += _notes_source_cases(p, r, results, cov, anchors, source_url, prose)
     return "\n".join(out)
@@ -356,11 +356,11 @@ def _rule_block(p: A.Policy, r: A.Rule, cov, results: list, where: dict, anchors
 def _conflict_block(p: A.Policy, c: A.Conflict, cov, results: list, anchors: dict, source_url: str | None,
                     level: str = "###", prose: list | None = None) -> str:
     out = [f"{level} {esc(c.title)} {{#{c.id}}}\n",
-           f"**Cite:** {esc(c.cite or 'none')}  \nconflict {code(c.id)} · between "
+           f"**Cite:** {cite(c.cite) if c.cite else 'none'}  \nconflict {code(c.id)} · between "
            + ", ".join(f"[{code(x)}]({slug_regime(x)})" for x in c.regimes) + "\n"]
     if c.unverified:
         out.append(admonition("warning", "UNVERIFIED",
-                              "The brief could not confirm the law behind this conflict; decisions that "
+                              "The research behind this policy could not confirm the law behind this conflict; decisions that "
                               f"report it say so.\n\n{esc(c.unverified)}"))
     out += _notes_source_cases(p, c, results, cov, anchors, source_url, prose)
     return "\n".join(out)
