@@ -152,6 +152,19 @@ def to_html_page(decision: dict, tx: dict) -> str:
                        f"{' · for ' + rules if rules else ''}</span></li>")
         out.append("</ol>")
 
+    flagged = [p for p in (d.get("screening") or {}).get("parties", []) if p.get("status") not in (None, "none")]
+    if flagged:
+        out.append("<h2>Screening of the parties</h2><table class=\"small\"><tr><th>Party</th><th>Status</th>"
+                   "<th>List entry</th><th>Score</th><th>Names compared</th><th>Listing</th></tr>")
+        for p in flagged:
+            for m in p.get("matches", []):
+                listed = f"listed {m['listed']}" + (f", removed {m['removed']}" if m.get("removed") else "")
+                out.append(f"<tr><td>{_e(p['party'])}<br>{_e(p['name'])}</td><td>{_e(m['status'])}</td>"
+                           f"<td>{_e(m['list'])}: {_e(m['entry_name'])}</td><td>{m['score']:.2f}</td>"
+                           f"<td>{_e(m['matched']['party'])} ~ {_e(m['matched']['entry'])}</td>"
+                           f"<td><span class=\"cite\">{to_html(m['cite'])}</span><br>{_e(listed)}</td></tr>")
+        out.append("</table>")
+
     out.append("<h2>Binding regimes</h2>")
     for r in d["regimes"]:
         if not r["binding"]:

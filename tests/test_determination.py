@@ -124,3 +124,14 @@ def test_reference_pages_link_citations_to_the_official_text():
         "MOFCOM Announcement 2024 No. 46 \\[S\\]")
     page = all_pages(parser=build_parser())["reference/us-ear.md"]
     assert "**Cite:** [15 CFR 744.16](https://www.ecfr.gov/current/title-15/section-744.16)" in page
+
+
+def test_html_record_shows_the_screening_of_the_parties():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "transactions" / "us-9a515y-to-cast-513-2026.yaml"
+    code, out, err = run(["evaluate", str(example), "--format", "html"])
+    assert code == 0, err
+    section = out[out.index("<h2>Screening of the parties</h2>"):out.index("<h2>Binding regimes</h2>")]
+    assert "us-entity-list: China Academy of Space Technology (CAST) 513 Research Institute" in section
+    assert "https://www.federalregister.gov/citation/87-FR-51876" in section and "1.00" in section
