@@ -20,7 +20,7 @@ def _suggest(name: str, options) -> str | None:
     return ("did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else None
 
 
-class _Schema:
+class SchemaWalk:
     """Walks the transaction schema: resolves $ref, answers 'what is at this path'."""
 
     def __init__(self, schema: dict):
@@ -68,7 +68,7 @@ class Checker:
     def __init__(self, policies: list[A.Policy], schema: dict):
         self.policies = policies
         self.by_regime = {p.regime: p for p in policies}
-        self.schema = _Schema(schema)
+        self.schema = SchemaWalk(schema)
         self.diags: list[Diagnostic] = []
         self._checked_calls: set = set()
 

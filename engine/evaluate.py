@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from . import ast as A
 from .compile import Compiler, Ctx, Scope, mentions_item
-from .explain import Explainer
+from .explain import Explainer, facts_of
 from .semantics import in_force, truth, within
 from .values import Node, SetValue, Unknown
 
@@ -131,14 +131,6 @@ def _finding(rule: A.Rule, item_id, because: dict) -> dict:
     return f
 
 
-def _because(reads: list) -> dict:
-    out: dict = {}
-    for path, value in reads:
-        if path not in out:
-            out[path] = value.isoformat() if isinstance(value, _dt.date) else value
-    return out
-
-
 def resolve_rule(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result | None:
     """Evaluate one rule with its exceptions at one item (or the whole transaction).
 
@@ -167,13 +159,13 @@ def resolve_rule(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result
         findings = [f for r in holding for f in r.findings if RANK[r.outcome] == RANK[effective]]
         if v is True:
             # the exception's finding explains both why the rule applied and why it gave way
-            own = _because(reads)
+            own = facts_of(reads)
             findings = [{**f, "because": {**own, **f["because"]}} for f in findings]
         for r in holding:
             missing |= r.missing
     else:
         effective = cr.rule.outcome
-        findings = [_finding(cr.rule, item_id, _because(reads))] if v is True else []
+        findings = [_finding(cr.rule, item_id, facts_of(reads))] if v is True else []
     potential = effective
     for r in doubtful:
         missing |= r.missing  # an exception that could not be checked, or could make it stricter
@@ -433,7 +425,7 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str, 
             if truth(cc.cond(ctx, {})) is True:
                 entry = {
                     "conflict": c.id, "title": c.title, "cite": c.cite, "regimes": list(c.regimes),
-                    "message": " ".join(c.notes) or c.title, "because": _because(ctx.reads),
+                    "message": " ".join(c.notes) or c.title, "because": facts_of(ctx.reads),
                 }
                 if c.unverified:
                     entry["unverified"] = c.unverified
@@ -455,8 +447,8 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str, 
         decision["at_most"] = max((e.get("at_most", e["outcome"]) for e in binding), key=RANK.get)
     from .questions import questions
 
-    decision["questions"] = questions(tx_data, [e for e in entries if e["binding"]], _schema_words)
-    advisory = questions(tx_data, [e for e in entries if not e["binding"]], _schema_words)
+    decision["questions"] = questions(tx_data, [e for e in entries if e["binding"]])
+    advisory = questions(tx_data, [e for e in entries if not e["binding"]])
     if advisory:
         decision["advisory_questions"] = advisory
     for e in entries:
@@ -505,33 +497,3 @@ def _warnings(ordered: list, entries: list, as_of: _dt.date, bundled: bool) -> l
                             "message": f"{e['regime']}: the outcome rests on rules whose law is not confirmed "
                                        f"({', '.join(shaky)}); see each finding's `unverified` note."})
     return out
-
-
-def _schema_words(parts: tuple) -> str | None:
-    """The transaction schema's description of a field (for questions), or None."""
-    from .facts import schema
-
-    try:
-        node = schema("transaction")
-    except Exception:  # noqa: BLE001 - words only; a question without them is still a question
-        return None
-    root = node
-    for key in parts:
-        key = key.split("[")[0]
-        while isinstance(node, dict) and "$ref" in node:
-            cur = root
-            for seg in node["$ref"].lstrip("#/").split("/"):
-                cur = cur.get(seg, {})
-            node = cur
-        if isinstance(node, dict) and node.get("type") == "array":
-            node = node.get("items", {})
-            while isinstance(node, dict) and "$ref" in node:
-                cur = root
-                for seg in node["$ref"].lstrip("#/").split("/"):
-                    cur = cur.get(seg, {})
-                node = cur
-        node = (node.get("properties") or {}).get(key) if isinstance(node, dict) else None
-        if node is None:
-            return None
-    desc = node.get("description") if isinstance(node, dict) else None
-    return desc.rstrip(".") if desc else None

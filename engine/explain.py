@@ -105,83 +105,67 @@ class Explainer:
         text, fn = hit
         ctx.reads = []
         fn(ctx, {})
-        return {"failed": text, "facts": _facts(ctx.reads)}
+        return {"failed": text, "facts": facts_of(ctx.reads)}
 
     def why_not(self, policy: A.Policy, rule: A.Rule, ctx, env: dict, gated: bool,
                 fast: tuple | None = None) -> dict | None:
         """The first false conjunct of a rule whose condition is false, with the facts it read;
         None when the rule was not considered (`gated`: a classification guard was false).
 
-        `fast` (from codegen: each conjunct compiled, two-valued) finds the guard's answer and the
-        false conjunct without the closures; only that one conjunct's closure then runs, for its facts."""
+        `fast` (from codegen: each conjunct compiled, two-valued) answers the guards and finds the
+        false conjunct without the closures; a conjunct it cannot answer (an unknown fact) is asked
+        of its closure (Kleene), and the false one's closure runs once for the facts it reads."""
         plan = self.plan(policy, rule)
-        fns = fast[0].get(rule.id) if fast is not None else None
-        if fns is not None and len(fns) == len(plan):
-            return self._why_not_fast(policy, plan, fns, fast[1], ctx, env, gated)
-        if gated:
-            it = env.get("item")
-            where = it.path if it is not None else ""
-            for text, fn, guard, _ in plan:
-                if guard:
-                    # rules share their guards (`x515(item)`): each is evaluated once per item
-                    key = ("guard", policy.regime, text, where)
-                    held = ctx.cache.get(key)
-                    if held is None:
-                        ctx.reads = []
-                        held = ctx.cache[key] = truth(fn(ctx, env)) is True
-                    if not held:
-                        return None
-        for text, fn, guard, free in plan:
-            if gated and guard:
-                continue
-            ctx.reads = []
-            if truth(fn(ctx, env)) is False:
-                return {"failed": text, "facts": _facts(ctx.reads), "free": free}
-        return None
-
-
-    def _why_not_fast(self, policy, plan, fns, DATE, ctx, env, gated):
+        quick = fast[0].get(rule.id) if fast is not None else None
+        if quick is None or len(quick) != len(plan):
+            quick, DATE = (None,) * len(plan), None
+        else:
+            DATE = fast[1]
         it = env.get("item")
         raw = it.data if it is not None else None
         tx = ctx.root.data
-        where = it.path if it is not None else ""
+
+        def answer(fn, q):
+            """(truth, whether ctx.reads now holds this conjunct's closure's reads)"""
+            st = q(tx, DATE, raw) if q is not None else None
+            if st is not None:
+                return st, False
+            ctx.reads = []
+            return truth(fn(ctx, env)), True
+
         if gated:
-            for (text, fn, guard, _), fast in zip(plan, fns):
+            where = it.path if it is not None else ""
+            for (text, fn, guard, _), q in zip(plan, quick):
                 if guard:
+                    # rules share their guards (`x515(item)`): each is answered once per item
                     key = ("guard", policy.regime, text, where)
                     held = ctx.cache.get(key)
                     if held is None:
-                        st = fast(tx, DATE, raw)
-                        if st is None:        # unknown to the fast path: the closure knows (Kleene)
-                            ctx.reads = []
-                            st = truth(fn(ctx, env))
-                        held = ctx.cache[key] = st is True
+                        held = ctx.cache[key] = answer(fn, q)[0] is True
                     if not held:
                         return None
-        for j, ((text, fn, guard, free), fast) in enumerate(zip(plan, fns)):
+        for j, ((text, fn, guard, free), q) in enumerate(zip(plan, quick)):
             if gated and guard:
                 continue
-            st = fast(tx, DATE, raw)
-            if st is None:
-                ctx.reads = []
-                st = truth(fn(ctx, env))
-            if st is False:
+            st, read = answer(fn, q)
+            if st is not False:
+                continue
+            key = ("free", policy.regime, id(plan), j)
+            hit = ctx.cache.get(key) if free else None   # the same for every item: read once a decision
+            if hit is None:
+                if not read:
+                    ctx.reads = []
+                    fn(ctx, env)          # the closure of that one conjunct: the facts it reads
+                hit = {"failed": text, "facts": facts_of(ctx.reads), "free": free}
                 if free:
-                    # the same for every item: its facts are read once per decision
-                    key = ("free", policy.regime, id(plan), j)
-                    hit = ctx.cache.get(key)
-                    if hit is None:
-                        ctx.reads = []
-                        fn(ctx, env)
-                        hit = ctx.cache[key] = {"failed": text, "facts": _facts(ctx.reads), "free": True}
-                    return hit
-                ctx.reads = []
-                fn(ctx, env)              # the closure of that one conjunct: the facts it reads
-                return {"failed": text, "facts": _facts(ctx.reads), "free": False}
+                    ctx.cache[key] = hit
+            return hit
         return None
 
 
-def _facts(reads: list) -> dict:
+def facts_of(reads: list) -> dict:
+    """The facts an evaluation read, by path, first value kept, dates as ISO strings (a finding's
+    `because`, a check's `facts`)."""
     out: dict = {}
     for path, value in reads:
         if path not in out:

@@ -8,6 +8,7 @@ partial list (one that cannot say "not on it") and ask for a person's check inst
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _LIST_WORDS = {
     "usml": "USML entry (null if it is not on the US Munitions List)",
@@ -67,7 +68,7 @@ def _describe(data, path: str, schema_words) -> tuple:
     if len(rest) >= 2 and rest[-2] == "classification":
         words = "its " + _LIST_WORDS.get(leaf, f"{leaf} classification")
     elif len(rest) >= 2 and rest[-2] == "parameters":
-        words = "its " + (schema_words(("parameters", leaf)) or leaf.replace("_", " "))
+        words = "its " + leaf.replace("_", " ")   # a parameter's name reads better than its description
     else:
         words = _FIELD_WORDS.get(leaf) or schema_words(tuple(rest)) or f"`{path}`"
         if rest and item_id is None:
@@ -80,7 +81,25 @@ def _describe(data, path: str, schema_words) -> tuple:
     return None, f"What is the {words}?" if not words.startswith("`") else f"What is {words}?"
 
 
-def questions(data: dict, entries: list, schema_words=lambda parts: None) -> list:
+@lru_cache(maxsize=512)
+def schema_words(parts: tuple) -> str | None:
+    """The bundled transaction schema's description of a field (`("parameters", "sub_orbital")`)."""
+    from .check import SchemaWalk
+    from .facts import schema
+
+    walk = SchemaWalk(schema("transaction"))
+    node = walk.root
+    for key in parts:
+        if walk.resolve(node).get("type") == "array":
+            node = walk.element(node)
+        node = walk.child(node, key.split("[")[0])
+        if node is None:
+            return None
+    desc = walk.resolve(node).get("description")
+    return desc.rstrip(".") if desc else None
+
+
+def questions(data: dict, entries: list, schema_words=schema_words) -> list:
     """One question per missing path of the given regime entries, with the rules that need it.
 
     `entries` are regime entries with a private `_needs` map: path -> {(rule, cite)} and the set
