@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from . import ast as A
@@ -131,9 +131,10 @@ class PolicySet:
             return str((self.root / "schema").resolve())
         return None
 
-    @property
+    @cached_property
     def bundled(self) -> bool:
-        """Whether these are the policies shipped with this exportctl (decisions warn otherwise)."""
+        """Whether these are the policies shipped with this exportctl (decisions warn otherwise).
+        Asked for every decision: answered once per policy set."""
         try:
             if self.root.resolve() == policies_root().resolve():
                 return True
