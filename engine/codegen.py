@@ -48,8 +48,10 @@ from dataclasses import dataclass, field
 from . import ast as A
 from .compile import Compiler, Ctx
 from .emit import Code, generate
+from .emit_reads import Recorder
 from .evaluate import CompiledConflict, CompiledRegime, CompiledRule, regime_order, resolve_rule, scope_findings
 from .evaluate import evaluate as plain_evaluate
+from .explain import FastHints, recorded
 from .semantics import in_force, truth
 from .values import Node
 
@@ -79,6 +81,9 @@ class _RegimePlan:
     w_applies: list = field(default_factory=list)      # reg.applies, wrapped
     w_conflicts: list = field(default_factory=list)    # reg.conflicts, wrapped
     why: dict = field(default_factory=dict)            # rule id -> fast functions of its conjuncts (explain.py)
+    rec_why: dict = field(default_factory=dict)        # rule id -> recording functions of its conjuncts
+    rec_applies: list = field(default_factory=list)    # recording functions of `applies`
+    checks: object = None                              # emit._checks_fn: the checks behind a "no"
 
 
 @dataclass
@@ -86,6 +91,7 @@ class _Program:
     regimes: list                   # _RegimePlan, in decision order
     exceptions: dict                # rule id -> fast function (tx, DATE, item)
     sets: dict                      # the closure evaluator's cache entries of the named sets, for the epoch
+    recorders: dict = field(default_factory=dict)   # rule id -> recording function of its condition
 
     def prime(self, ctx: Ctx) -> None:
         """Give a closure context the epoch's named sets, so that it does not rebuild them."""
@@ -120,6 +126,10 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
             continue
         plan.fn = ns[rc.fn]
         plan.why = {rid: [ns[f] for f in names] for rid, names in rc.why.items()}
+        plan.rec_why = {rid: [ns[f] for f in names] for rid, names in rc.rec_why.items()}
+        plan.rec_applies = [ns[f] for f in rc.rec_applies]
+        plan.checks = ns[rc.checks] if rc.checks else None
+        program.recorders.update((rid, ns[f]) for rid, f in rc.rec_rules.items() if f is not None)
         plan.applies = [ns[f] for f in rc.applies]
         plan.w_applies = [(a, _wrap_applies(ev, program, fn, ns[f])) for (a, fn), f in zip(reg.applies, rc.applies)]
         plan.w_exceptions = [[_wrap_exception(ev, program, x, day) for x in cr.exceptions] for cr in reg.rules]
@@ -138,15 +148,20 @@ def _wrap_exception(ev: "FastEvaluator", program: _Program, x, day, trust: bool 
     true where the fast path finds it true (no closure run: no `because`, for `fired_rules`)."""
     if not in_force(x.rule.start, x.rule.end, day):
         return x
-    fast = program.exceptions[x.id]
-    real, prime, dates = x.cond, program.prime, ev._dates
+    fast, rec = program.exceptions[x.id], program.recorders.get(x.id)
+    real, prime, dates, strict = x.cond, program.prime, ev._dates, ev.strict
 
     def cond(ctx, env):
         tx = ctx.root.data
         it = env.get("item")
-        st = fast(tx, dates[tx["date"]], None if it is None else it.data)
+        DATE = dates[tx["date"]]
+        st = fast(tx, DATE, None if it is None else it.data)
         if st is False or (st is True and trust):
             return st
+        if st is True and rec is not None:        # holds: what it read, without the closure
+            v = recorded(rec, ctx, env, DATE, real if strict else None)
+            if v is not None:
+                return v
         prime(ctx)
         return real(ctx, env)
 
@@ -180,14 +195,20 @@ def _wrap_conflict(ev: "FastEvaluator", program: _Program, real, fast):
     return cond
 
 
-def _wrap_hit(program: _Program, real, statuses: dict, strict: bool):
-    """A rule's condition for one decision: false wherever the fast path found it false."""
+def _wrap_hit(program: _Program, real, statuses: dict, strict: bool, rec=None, DATE=None):
+    """A rule's condition for one decision: false wherever the fast path found it false; where
+    it found it true, the recording function (if any) says what it read."""
     prime = program.prime
 
     def cond(ctx, env):
         it = env.get("item")
-        if statuses.get(None if it is None else id(it.data), False) is False:
+        st = statuses.get(None if it is None else id(it.data), False)
+        if st is False:
             return False
+        if st is True and rec is not None:
+            v = recorded(rec, ctx, env, DATE, real if strict else None)
+            if v is not None:
+                return v
         prime(ctx)
         v = real(ctx, env)
         if strict and statuses[None if it is None else id(it.data)] is True and truth(v) is not True:
@@ -239,7 +260,7 @@ class FastEvaluator:
             p = self._epochs.get(e)
             if p is None:
                 if self._code is None:
-                    self._code = generate(self._comp, self.fact_roots, self._ordered)
+                    self._code = generate(self._comp, self.fact_roots, self._ordered, Recorder)
                 p = self._epochs[e] = _bind(self, self._code, day)
             if len(self._by_day) > 20000:
                 self._by_day.clear()
@@ -255,7 +276,7 @@ class FastEvaluator:
     def dump(self) -> str:
         """The generated Python, for reading (the per-epoch globals `_s*`, `_on*`... are not shown)."""
         if self._code is None:
-            self._code = generate(self._comp, self.fact_roots, self._ordered)
+            self._code = generate(self._comp, self.fact_roots, self._ordered, Recorder)
         return ast.unparse(self._code.builder.module)
 
     def _date(self, tx: dict) -> _dt.date:
@@ -307,10 +328,13 @@ class FastEvaluator:
                 by_rule.setdefault(k, {})[None if i < 0 else id(items[i])] = st
             for rid in fired:
                 by_rule[plan.index[rid]] = {None: True}
-            rules = [CompiledRule(plan.rules[k].rule, _wrap_hit(prog, plan.rules[k].cond, by_rule[k], self.strict),
+            recs = prog.recorders
+            rules = [CompiledRule(plan.rules[k].rule,
+                                  _wrap_hit(prog, plan.rules[k].cond, by_rule[k], self.strict, recs.get(plan.ids[k]), DATE),
                                   plan.rules[k].per_item, plan.w_exceptions[k]) for k in sorted(by_rule)]
             out[reg.id] = CompiledRegime(reg.policy, plan.w_applies, rules, reg.all_rules, plan.w_conflicts, reg.digest,
-                                         reg.encodes, reg.explainer, (plan.why, DATE))
+                                         reg.encodes, reg.explainer,
+                                         FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict, plan.checks))
         return out
 
     # -- fired rules only (no explanations): what a screening loop needs

@@ -21,7 +21,7 @@ from .runtime import HELPERS
 from .semantics import DayCtx, combine_sets, in_force, set_literal_fn
 from .values import SetValue, norm
 
-__all__ = ["generate", "Code", "ProgramBuilder"]
+__all__ = ["generate", "Code", "ProgramBuilder", "ExprGen", "GenScope", "FnState"]
 
 _INLINE_COST = 24        # definitions up to this size are inlined where they are memoised
 
@@ -54,6 +54,10 @@ def _assign(n: str, value) -> ast.Assign:
 
 def _try_unknown(body: list, on_unknown: list) -> ast.Try:
     return ast.Try(body, [ast.ExceptHandler(_name("_UNK"), None, on_unknown)], [], [])
+
+
+# the building blocks, for the generator's recording mode (emit_reads.py)
+name_node, const_node, call_node = _name, _const, _call
 
 
 _CMP = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
@@ -94,20 +98,20 @@ def _conjuncts(e) -> list:
 # ---------------------------------------------------------------- the generator
 
 @dataclass
-class _Scope:
+class GenScope:
     """Where an expression is generated: its policy, bound variables, memo slots, temporaries."""
 
     policy: A.Policy
     vars: dict                     # policy name -> (python name, kind)
-    fn: "_FnState"
+    fn: "FnState"
     slots: bool                    # may use the function's memo slots (not inside a lambda)
 
-    def bind(self, name: str, pyname: str, kind: str) -> "_Scope":
-        return _Scope(self.policy, {**self.vars, name: (pyname, kind)}, self.fn, False)
+    def bind(self, name: str, pyname: str, kind: str) -> "GenScope":
+        return GenScope(self.policy, {**self.vars, name: (pyname, kind)}, self.fn, False)
 
 
 @dataclass
-class _FnState:
+class FnState:
     """Per generated function: temporaries and memo slots (definition results)."""
 
     prog: "ProgramBuilder"
@@ -214,8 +218,8 @@ class ProgramBuilder:
             return got
         fname = self._defines[key] = self.fresh("_D")
         params = [f"_p{i}" for i in range(len(decl.params))]
-        scope = _Scope(owner, {p: (q, "any") for p, q in zip(decl.params, params)}, _FnState(self), False)
-        body, _ = _Expr(self).gen(decl.body, scope)
+        scope = GenScope(owner, {p: (q, "any") for p, q in zip(decl.params, params)}, FnState(self), False)
+        body, _ = ExprGen(self).gen(decl.body, scope)
         self.add_function(fname, ["tx", "DATE"] + params, [ast.Return(body)])
         return fname
 
@@ -303,7 +307,7 @@ def _static_kind(prog: ProgramBuilder, e, policy: A.Policy, bound: frozenset) ->
     return "any"
 
 
-class _Expr:
+class ExprGen:
     """Expression generator: an `A.Expr` to an `ast.expr` computing its fast value.
 
     Kinds tracked alongside: 'bool' (exactly True/False), 'date' (a date), 'str', 'num',
@@ -313,11 +317,11 @@ class _Expr:
     def __init__(self, prog: ProgramBuilder):
         self.prog = prog
 
-    def truth(self, e, sc: _Scope) -> ast.expr:
+    def truth(self, e, sc: GenScope) -> ast.expr:
         node, kind = self.gen(e, sc)
         return node if kind == "bool" else _call("_truth", node)
 
-    def gen(self, e, sc: _Scope):
+    def gen(self, e, sc: GenScope):
         return getattr(self, "_" + type(e).__name__)(e, sc)
 
     # -- atoms
@@ -341,18 +345,22 @@ class _Expr:
             else:
                 node, kind = ast.Subscript(_name("tx"), _const(head), ast.Load()), "json"
         else:
-            found = self.prog.comp.lookup(sc.policy, e.parts)
-            if found is None:
-                raise ValueError(f"unresolved name {e.dotted} (run check first)")
-            owner, decl = found
-            if isinstance(decl, A.SetDecl):
-                return _name(self.prog.set_ref(owner, decl)), "set"
-            return self._define_call(owner, decl, [], sc)
+            return self.named(e, sc)
         for k in rest:
             node, kind = ast.Subscript(node, _const(k), ast.Load()), "json"
         return node, kind
 
-    def _define_call(self, owner, decl, args: list, sc: _Scope):
+    def named(self, e, sc):
+        """A name that is neither a fact nor a variable: a set, or a definition without arguments."""
+        found = self.prog.comp.lookup(sc.policy, e.parts)
+        if found is None:
+            raise ValueError(f"unresolved name {e.dotted} (run check first)")
+        owner, decl = found
+        if isinstance(decl, A.SetDecl):
+            return _name(self.prog.set_ref(owner, decl)), "set"
+        return self._define_call(owner, decl, [], sc)
+
+    def _define_call(self, owner, decl, args: list, sc: GenScope):
         kind = self.prog.define_kind(owner, decl)
         fn = sc.fn
         key = (owner.regime, decl.name)
@@ -371,7 +379,7 @@ class _Expr:
             # a small body itself, in its own policy's scope, sharing this function's slots
             fn.inlining.add(key)
             vars = {decl.params[0]: (fn.item_var, "json")} if args else {}
-            call, _ = self.gen(decl.body, _Scope(owner, vars, fn, True))
+            call, _ = self.gen(decl.body, GenScope(owner, vars, fn, True))
             fn.inlining.discard(key)
         else:
             call = _call(self.prog.define(owner, decl), _name("tx"), _name("DATE"), *[a for a, _ in args])
@@ -540,15 +548,15 @@ class _CondGen:
     Top-level conjuncts are evaluated one by one, and an unknown one does not stop the search
     for a false one (Kleene: unknown and false is false)."""
 
-    def __init__(self, prog: ProgramBuilder, policy: A.Policy, fn: _FnState, vars: dict):
+    def __init__(self, prog: ProgramBuilder, policy: A.Policy, fn: FnState, vars: dict):
         self.prog = prog
         self.policy = policy
         self.fn = fn
         self.vars = vars
-        self.ex = _Expr(prog)
+        self.ex = ExprGen(prog)
 
-    def scope(self) -> _Scope:
-        return _Scope(self.policy, dict(self.vars), self.fn, True)
+    def scope(self) -> GenScope:
+        return GenScope(self.policy, dict(self.vars), self.fn, True)
 
     def conjunct_stmts(self, conjuncts: list, st: str, init) -> list:
         """`st = init`, then each conjunct may make it False (false) or None (unknown)."""
@@ -636,6 +644,11 @@ class _RegimeCode:
     applies: list = field(default_factory=list)    # (tx, DATE) -> status, one per `applies`
     conflicts: list = field(default_factory=list)  # (tx, DATE, OUTC) -> status, one per conflict
     why: dict = field(default_factory=dict)        # rule id -> [(tx, DATE, item) -> status, one per conjunct]
+    # recording functions (emit_reads.py): (tx, DATE, R[, item, item_p]) -> bool, appending the reads
+    rec_rules: dict = field(default_factory=dict)  # rule id (and exceptions) -> its whole condition
+    rec_why: dict = field(default_factory=dict)    # rule id -> one per conjunct
+    rec_applies: list = field(default_factory=list)
+    checks: str | None = None                      # see _checks_fn
 
 
 @dataclass
@@ -649,7 +662,7 @@ class Code:
 def _status_fn(prog: ProgramBuilder, policy: A.Policy, cond, args: list, item: bool) -> str:
     """A function `name(*args) -> True | False | None` for one condition."""
     name = prog.fresh("_F")
-    fn = _FnState(prog)
+    fn = FnState(prog)
     if item:
         fn.item_var = "item"
     cg = _CondGen(prog, policy, fn, {"item": ("item", "json")} if item else {})
@@ -659,10 +672,52 @@ def _status_fn(prog: ProgramBuilder, policy: A.Policy, cond, args: list, item: b
     return name
 
 
-def generate(comp: Compiler, fact_roots: frozenset, ordered: list) -> Code:
+def _checks_fn(prog: ProgramBuilder, reg) -> str:
+    """`checks(tx, items, DATE, out)`: for every top-level rule at every item (or once), what
+    `explain.Explainer.why_not` would find with the two-valued answers, in one function whose
+    definitions are memoised across rules: nothing when a classification guard is false or no
+    conjunct is, `(rule id, item index | -1, j)` when conjunct j is the first false one, and
+    `(rule id, index, None)` where an unknown was met (explain.py then asks the closures)."""
+    p = reg.policy
+    fn = FnState(prog)
+    tx_body: list = []
+    item_body: list = []
+    for cr in reg.rules:
+        r = cr.rule
+        if r.when is None:
+            continue
+        parts, guards = reg.explainer.plan(p, r)
+        cs = _conjuncts(r.when)
+        if len(cs) != len(parts):
+            continue
+        if cr.per_item:
+            fn.item_var = "item"
+        cg = _CondGen(prog, p, fn, {"item": ("item", "json")} if cr.per_item else {})
+        index = _name("_i") if cr.per_item else _const(-1)
+        out = lambda j: ast.Expr(ast.Call(ast.Attribute(_name("out"), "append", ast.Load()),  # noqa: E731
+                                          [ast.Tuple([_const(r.id), index, _const(j)], ast.Load())], []))
+        chain: list = []
+        for j in reversed([j for j in range(len(cs)) if j not in guards]):
+            chain = [ast.If(_not(cg.ex.truth(cs[j], cg.scope())), [out(j)], chain)]
+        if guards and chain:
+            tests = [cg.ex.truth(cs[j], cg.scope()) for j in guards]
+            chain = [ast.If(tests[0] if len(tests) == 1 else ast.BoolOp(ast.And(), tests), chain, [])]
+        if chain:
+            (item_body if cr.per_item else tx_body).append(_try_unknown(chain, [out(None)]))
+    name = prog.fresh("_X")
+    body = _slot_inits(fn.tx_slots) + tx_body
+    if item_body:
+        body.append(ast.For(ast.Tuple([_name("_i", True), _name("item", True)], ast.Store()),
+                            _call("enumerate", _name("items")), _slot_inits(fn.item_slots) + item_body, []))
+    prog.add_function(name, ["tx", "items", "DATE", "out"], body + [ast.Return(_const(None))])
+    return name
+
+
+def generate(comp: Compiler, fact_roots: frozenset, ordered: list, recorder) -> Code:
     """Generate and compile the program of every regime of `ordered` (the compiled regimes in
     decision order), once: it serves every epoch."""
     prog = ProgramBuilder(comp, fact_roots)
+    rec = recorder(prog)          # emit_reads.Recorder (it builds on this module's generator)
     out: list = []
     exc_fns: dict = {}
     conj_fns: dict = {}
@@ -672,8 +727,11 @@ def generate(comp: Compiler, fact_roots: frozenset, ordered: list) -> Code:
         out.append(rc)
         rc.conflicts = [_status_fn(prog, p, cc.conflict.when, ["tx", "DATE", "OUTC"], False) for cc in reg.conflicts]
         rc.applies = [_status_fn(prog, p, a.condition, ["tx", "DATE"], False) for a, _ in reg.applies]
+        rc.rec_applies = [rec.condition(p, a.condition, False) for a, _ in reg.applies]
+        if reg.explainer is not None:
+            rc.checks = _checks_fn(prog, reg)
         # the rule function: the tree of every rule, per transaction then per item
-        fn = _FnState(prog)
+        fn = FnState(prog)
         tx_rules = [_RuleRef(k, cr.rule, _conjuncts(cr.rule.when), not cr.exceptions)
                     for k, cr in enumerate(reg.rules) if not cr.per_item]
         item_rules = [_RuleRef(k, cr.rule, _conjuncts(cr.rule.when)) for k, cr in enumerate(reg.rules) if cr.per_item]
@@ -697,10 +755,15 @@ def generate(comp: Compiler, fact_roots: frozenset, ordered: list) -> Code:
                     conj_fns[key] = _status_fn(prog, p, c, ["tx", "DATE", "item"], cr.per_item)
                 names.append(conj_fns[key])
             rc.why[cr.id] = names
+            rc.rec_why[cr.id] = [rec.condition(p, c, cr.per_item) for c in _conjuncts(cr.rule.when)]
+            rc.rec_rules[cr.id] = rec.condition(p, cr.rule.when, cr.per_item)
         stack = [x for cr in reg.rules for x in cr.exceptions]
         while stack:
             x = stack.pop()
             stack.extend(x.exceptions)
+            rc.rec_rules[x.id] = rec.condition(p, x.rule.when, True)
+            if x.rule.when is not None:
+                rc.rec_why[x.id] = [rec.condition(p, c, True) for c in _conjuncts(x.rule.when)]
             if x.id not in exc_fns:
                 exc_fns[x.id] = _status_fn(prog, p, x.rule.when, ["tx", "DATE", "item"], True)
     code = prog.build("<exportctl-fast>")

@@ -59,7 +59,7 @@ class CompiledRegime:
     digest: str
     encodes: list = field(default_factory=list)    # [CompiledEncodes]
     explainer: object = None                       # explain.Explainer, shared by the policy set
-    fast_why: tuple | None = None                  # (rule id -> fast conjunct functions, DATE): codegen's
+    fast_why: object = None                        # explain.FastHints: codegen's, for one decision
 
     @property
     def id(self) -> str:
@@ -252,8 +252,9 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
     if applies is False:
         if explain and reg.explainer is not None:
             entry["checked"] = [{"rule": f"{reg.id}.applies", "cite": a.cite or "", "item": None,
-                                 "message": "when the regime applies", **reg.explainer.applies_not(p, a, ctx)}
-                                for a, _ in reg.applies]
+                                 "message": "when the regime applies",
+                                 **reg.explainer.applies_not(p, a, ctx, reg.fast_why, k)}
+                                for k, (a, _) in enumerate(reg.applies)]
         return entry
     items = ctx.root.data.get("items") or []
     item_envs = [({"item": Node(f"items[{i}]", it)}, it.get("id")) for i, it in enumerate(items)]
@@ -364,15 +365,27 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
         return []
     out = []
     p = reg.policy
+    fast = reg.fast_why
+    why_not = ex.why_not
+    # the compiled evaluator answers every rule's conjuncts in one call; the closures only where
+    # it met an unknown (and, in strict mode, everywhere, to check it)
+    found = fast.found(ctx.root.data) if fast is not None and fast.checks is not None else None
     for cr in reg.all_rules.values():
         r = cr.rule
         if r.exception_to is not None or r.when is None or not in_force(r.start, r.end, day):
             continue
         said = False          # a condition that does not depend on the item is reported once
-        for env, item_id in (item_envs if cr.per_item else tx_env):
+        for i, (env, item_id) in enumerate(item_envs if cr.per_item else tx_env):
             if (r.id, item_id) in seen:
                 continue
-            why = ex.why_not(p, r, ctx, env, gated=True, fast=reg.fast_why)
+            if found is None:
+                why = why_not(p, r, ctx, env, True, fast)
+            else:
+                j = found.get((r.id, i if cr.per_item else -1), -1)
+                why = None if j == -1 else why_not(p, r, ctx, env, True, fast) if j is None else \
+                    ex.failed(p, r, ctx, env, j, fast)
+                if fast.strict and why != why_not(p, r, ctx, env, True, fast):
+                    raise AssertionError(f"checks of {r.id}: compiled {why!r}, closures {why_not(p, r, ctx, env, True)!r}")
             if why is None or (said and why["free"]):
                 continue
             said = said or why["free"]
@@ -383,7 +396,7 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
             r = x.rule
             if r.when is None or not in_force(r.start, r.end, day):
                 continue
-            why = ex.why_not(p, r, ctx, env, gated=False)
+            why = ex.why_not(p, r, ctx, env, gated=False, fast=reg.fast_why)
             if why is not None:
                 out.append({"rule": r.id, "cite": r.cite or "", "item": item_id, "message": r.title,
                             "outcome": r.outcome, "exception_to": cr.id,

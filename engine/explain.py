@@ -12,10 +12,56 @@ Conjunct closures are compiled on first use, so a decision that never needs an e
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import dataclass
 
 from . import ast as A
 from .compile import Compiler, Scope, mentions_item
+from .runtime import UNKNOWN_ERRORS
 from .semantics import truth
+
+
+@dataclass
+class FastHints:
+    """What the compiled evaluator lends one decision's explanations (codegen.py): each rule's
+    conjuncts two-valued (`why`), and recording functions (emit_reads.py) that give a
+    condition's truth with the facts it read without running the closures."""
+
+    why: dict              # rule id -> [fast function per conjunct]
+    DATE: _dt.date
+    rec_why: dict          # rule id (exceptions too) -> [recording function per conjunct]
+    rec_applies: list      # one recording function per `applies`
+    strict: bool = False   # check every recording against its closure (tests)
+    checks: object = None  # (tx, items, DATE, out): why_not's answers for every rule, two-valued (emit.py)
+
+    def found(self, tx: dict) -> dict:
+        """(rule id, item index or -1) -> the index of the first false conjunct, or None where an
+        unknown was met; a rule absent was not considered or has no false conjunct."""
+        out: list = []
+        self.checks(tx, tx.get("items") or [], self.DATE, out)
+        return {(rid, i): j for rid, i, j in out}
+
+
+def recorded(rec, ctx, env: dict, DATE, real=None):
+    """A recording function's truth value, its reads appended to `ctx.reads`; None where it
+    cannot answer (an unknown fact, a path it does not know): the caller runs the closure.
+    With `real` (strict mode), the closure runs too and must agree, reads and all."""
+    R = ctx.reads
+    mark = len(R)
+    it = env.get("item")
+    try:
+        v = rec(ctx.root.data, DATE, R, ctx.cache, None if it is None else it.data, None if it is None else it.path)
+    except Exception as e:
+        if real is not None and not isinstance(e, UNKNOWN_ERRORS):
+            raise
+        del R[mark:]
+        return None
+    if real is not None:
+        ctx.reads = []
+        w = truth(real(ctx, env))
+        theirs, ctx.reads = ctx.reads, R
+        if w is not v or theirs != R[mark:]:
+            raise AssertionError(f"recording mode gave {v!r} reading {R[mark:]!r}; the closures {w!r} reading {theirs!r}")
+    return v
 
 
 def conjuncts(e: A.Expr) -> tuple:
@@ -83,20 +129,26 @@ class Explainer:
         self.guards = Guards(comp)
         self._rules: dict = {}
 
-    def plan(self, policy: A.Policy, rule: A.Rule) -> list:
-        """[(text, closure, is_guard)] for the rule's conjuncts."""
+    def plan(self, policy: A.Policy, rule: A.Rule) -> tuple:
+        """(conjuncts, guard indices) of a rule: each conjunct as (text, closure, is_guard,
+        is_free of `item`, cache key), compiled on first use."""
         hit = self._rules.get(rule.id)
         if hit is None:
             scope = Scope(self.comp, policy, frozenset({"item"}))
-            hit = []
-            for c in conjuncts(rule.when):
-                hit.append((source_of(policy.text, c.span), self.comp.expr(c, scope),
-                            self.guards.mentions(policy, c), not mentions_item(c)))
-            self._rules[rule.id] = hit
+            parts = []
+            for j, c in enumerate(conjuncts(rule.when)):
+                text = source_of(policy.text, c.span)
+                guard = self.guards.mentions(policy, c)
+                # guards are shared by rules (`x515(item)`): keyed by their text, answered once per
+                # item; a false conjunct free of `item` is explained once per decision
+                key = ("guard", policy.regime, text) if guard else ("free", policy.regime, rule.id, j)
+                parts.append((text, self.comp.expr(c, scope), guard, not mentions_item(c), key))
+            hit = self._rules[rule.id] = (parts, [j for j, x in enumerate(parts) if x[2]])
         return hit
 
-    def applies_not(self, policy: A.Policy, applies: A.Applies, ctx) -> dict:
-        """Why an `applies when` declaration is false, with the facts it read."""
+    def applies_not(self, policy: A.Policy, applies: A.Applies, ctx, fast: FastHints | None = None,
+                    k: int = 0) -> dict:
+        """Why the `k`th `applies when` declaration is false, with the facts it read."""
         key = ("applies", policy.regime, applies.span.line, applies.span.col)
         hit = self._rules.get(key)
         if hit is None:
@@ -104,63 +156,87 @@ class Explainer:
                                       self.comp.expr(applies.condition, Scope(self.comp, policy, frozenset())))
         text, fn = hit
         ctx.reads = []
-        fn(ctx, {})
+        if fast is not None and k < len(fast.rec_applies):
+            if recorded(fast.rec_applies[k], ctx, {}, fast.DATE, fn if fast.strict else None) is None:
+                ctx.reads = []
+                fn(ctx, {})
+        else:
+            fn(ctx, {})
         return {"failed": text, "facts": facts_of(ctx.reads)}
 
     def why_not(self, policy: A.Policy, rule: A.Rule, ctx, env: dict, gated: bool,
-                fast: tuple | None = None) -> dict | None:
+                fast: FastHints | None = None) -> dict | None:
         """The first false conjunct of a rule whose condition is false, with the facts it read;
         None when the rule was not considered (`gated`: a classification guard was false).
 
         `fast` (from codegen: each conjunct compiled, two-valued) answers the guards and finds the
-        false conjunct without the closures; a conjunct it cannot answer (an unknown fact) is asked
-        of its closure (Kleene), and the false one's closure runs once for the facts it reads."""
-        plan = self.plan(policy, rule)
-        quick = fast[0].get(rule.id) if fast is not None else None
-        if quick is None or len(quick) != len(plan):
-            quick, DATE = (None,) * len(plan), None
-        else:
-            DATE = fast[1]
+        false conjunct without the closures, and its recording functions say what the false one
+        read; a conjunct neither can answer (an unknown fact) is asked of its closure (Kleene)."""
+        parts, guards = self.plan(policy, rule)
+        n = len(parts)
+        quick = rec = None
+        DATE, strict = None, False
+        if fast is not None:
+            quick, rec, DATE, strict = fast.why.get(rule.id), fast.rec_why.get(rule.id), fast.DATE, fast.strict
+            if quick is not None and len(quick) != n:
+                quick = None
+            if rec is not None and len(rec) != n:
+                rec = None
         it = env.get("item")
         raw = it.data if it is not None else None
         tx = ctx.root.data
+        cache = ctx.cache
 
-        def answer(fn, q):
-            """(truth, whether ctx.reads now holds this conjunct's closure's reads)"""
-            st = q(tx, DATE, raw) if q is not None else None
-            if st is not None:
-                return st, False
+        def answer(j):
+            """(truth of conjunct j, whether ctx.reads now holds its reads)"""
+            if quick is not None:
+                st = quick[j](tx, DATE, raw)
+                if st is not None:
+                    return st, False
+            fn = parts[j][1]
             ctx.reads = []
+            if rec is not None and quick is None:   # no two-valued function (an exception): record it
+                v = recorded(rec[j], ctx, env, DATE, fn if strict else None)
+                if v is not None:
+                    return v, True
+                ctx.reads = []
             return truth(fn(ctx, env)), True
 
-        if gated:
+        if gated and guards:
             where = it.path if it is not None else ""
-            for (text, fn, guard, _), q in zip(plan, quick):
-                if guard:
-                    # rules share their guards (`x515(item)`): each is answered once per item
-                    key = ("guard", policy.regime, text, where)
-                    held = ctx.cache.get(key)
-                    if held is None:
-                        held = ctx.cache[key] = answer(fn, q)[0] is True
-                    if not held:
-                        return None
-        for j, ((text, fn, guard, free), q) in enumerate(zip(plan, quick)):
-            if gated and guard:
+            for j in guards:
+                key = (parts[j][4], where)
+                held = cache.get(key)
+                if held is None:
+                    held = cache[key] = answer(j)[0] is True
+                if not held:
+                    return None
+        for j in range(n):
+            if gated and parts[j][2]:
                 continue
-            st, read = answer(fn, q)
-            if st is not False:
-                continue
-            key = ("free", policy.regime, id(plan), j)
-            hit = ctx.cache.get(key) if free else None   # the same for every item: read once a decision
-            if hit is None:
-                if not read:
-                    ctx.reads = []
-                    fn(ctx, env)          # the closure of that one conjunct: the facts it reads
-                hit = {"failed": text, "facts": facts_of(ctx.reads), "free": free}
-                if free:
-                    ctx.cache[key] = hit
-            return hit
+            st, read = answer(j)
+            if st is False:
+                return self.failed(policy, rule, ctx, env, j, fast, read)
         return None
+
+    def failed(self, policy: A.Policy, rule: A.Rule, ctx, env: dict, j: int, fast: FastHints | None,
+               read: bool = False) -> dict:
+        """Conjunct j of a rule, found false: its text and the facts it read (`read`: ctx.reads
+        holds them already). A conjunct free of `item` is explained once per decision."""
+        text, fn, guard, free, key = self.plan(policy, rule)[0][j]
+        hit = ctx.cache.get(key) if free else None
+        if hit is None:
+            if not read:              # what that one conjunct reads: recorded, else its closure
+                ctx.reads = []
+                rec = fast.rec_why.get(rule.id) if fast is not None else None
+                if rec is None or len(rec) <= j or recorded(rec[j], ctx, env, fast.DATE,
+                                                            fn if fast.strict else None) is not False:
+                    ctx.reads = []
+                    fn(ctx, env)
+            hit = {"failed": text, "facts": facts_of(ctx.reads), "free": free}
+            if free:
+                ctx.cache[key] = hit
+        return hit
 
 
 def facts_of(reads: list) -> dict:

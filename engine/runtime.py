@@ -15,7 +15,7 @@ from .semantics import arith, compare
 from .semantics import starts as _starts_3v
 from .values import Coll, SetValue, norm
 
-__all__ = ["HELPERS"]
+__all__ = ["HELPERS", "PathColl", "UNKNOWN_ERRORS"]
 
 
 class _Unknown(Exception):
@@ -26,6 +26,7 @@ class _Unknown(Exception):
 # attribute of something that is not a mapping, or an explicit `_Unknown`. Treating any of them
 # as "unknown" is always safe: the rule is then decided by the three-valued closures.
 _UNK = (KeyError, TypeError, _Unknown)
+UNKNOWN_ERRORS = _UNK
 _U = object()            # an empty memo slot
 _OBJ = frozenset({dict, list, Coll, SetValue})   # values the closure evaluator wraps or compares by identity
 _NUMT = frozenset({int, float})
@@ -223,10 +224,199 @@ def _q_sum(coll, where, value):
     return total
 
 
+# ---------------------------------------------------------------- recording helpers
+# For the generator's recording mode (emit_reads.py): the same operators, appending to `R` the
+# (path, value) of every fact read exactly as the closures append to `ctx.reads`. Values of the
+# transaction travel with their paths; where a path is not known, or the closures would meet an
+# unknown, they raise: the caller then runs the closure.
+
+class PathColl:
+    """Every component at any depth, each with its path (`components_of` in recording mode)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list):
+        self.pairs = pairs
+
+
+_OBJ_R = _OBJ | {PathColl}
+
+
+def _rd(R, p, v):
+    """A fact read: recorded when it is a value (a mapping or a list is a node, not a read)."""
+    t = type(v)
+    if t is not dict and t is not list:
+        R.append((p, v))
+    return v
+
+
+def _rcomponents_of(v, p):
+    if type(v) is not dict:
+        return PathColl([])
+    if p is None:
+        raise _Unknown
+    out: list = []
+    stack = [(v, p)]
+    while stack:
+        node, q = stack.pop()
+        comps = node.get("components")
+        if comps is None:
+            raise _Unknown       # a part whose components are not given: the closures say what is missing
+        q = q + ".components"
+        for i, c in enumerate(comps):
+            key = f"{q}[{i}]"
+            out.append((c, key))
+            stack.append((c, key))
+    out.sort(key=itemgetter(1))
+    return PathColl(out)
+
+
+def _relements(R, coll, p):
+    t = type(coll)
+    if t is list:
+        if p is None:
+            raise _Unknown
+        out = []
+        for i, x in enumerate(coll):
+            q = f"{p}[{i}]"
+            if type(x) is not dict and type(x) is not list:
+                R.append((q, x))
+            out.append((x, q))
+        return out
+    if t is PathColl:
+        return coll.pairs
+    if t is SetValue:
+        return [(v, None) for v in coll.values]
+    if coll is None:
+        return []
+    if t is Coll:
+        raise _Unknown
+    return None
+
+
+def _rq_any(R, coll, p, body):
+    els = _relements(R, coll, p)
+    if els is None:
+        return None
+    mark = len(R)
+    for x, q in els:
+        start = len(R)
+        if _truth(body(x, q)):
+            del R[mark:start]        # `any` keeps the reads of the element that made it true
+            return True
+    return False
+
+
+def _rq_all(R, coll, p, body):
+    els = _relements(R, coll, p)
+    if els is None:
+        return None
+    for x, q in els:
+        if not _truth(body(x, q)):
+            return False
+    return True
+
+
+def _rq_sum(R, coll, p, where, value):
+    """`sum` (and, without `value`, `count`): an element that does not count leaves no reads."""
+    els = _relements(R, coll, p)
+    if els is None:
+        return None
+    total = 0
+    for x, q in els:
+        start = len(R)
+        if where is not None and not _truth(where(x, q)):
+            del R[start:]
+            continue
+        v = value(x, q) if value is not None else 1
+        if v is not None:
+            total += v
+    return total
+
+
+def _raise_unknown():
+    raise _Unknown
+
+
+def _cut(R, m, s):
+    """`or` made true by a later operand: drop the reads of the operands before it."""
+    del R[m:s]
+    return True
+
+
+def _rkey(name, args, paths):
+    """A definition's memo key for one decision, as the closures key it (a node by its path, a
+    value by itself); None (no memo) for a node whose path is not known."""
+    key = [name]
+    for a, p in zip(args, paths):
+        t = type(a)
+        if t is dict or t is list:
+            if p is None:
+                return None
+            key.append(p)
+        elif t is PathColl:
+            return None
+        else:
+            key.append(a)
+    try:
+        hash(key := tuple(key))
+    except TypeError:
+        return None
+    return key
+
+
+def _rkey1(name, a, p):
+    """`_rkey` for a definition of one parameter."""
+    t = type(a)
+    if t is dict or t is list:
+        return None if p is None else (name, p)
+    if t is PathColl:
+        return None
+    return (name, a)
+
+
+def _rmember(R, a, b, p):
+    tb = type(b)
+    if tb is list:
+        if p is None:
+            raise _Unknown
+        R.append((p, b))             # the closures read a list of the facts whole
+        return False if type(a) in _OBJ_R else a in b
+    if tb is PathColl or type(a) is PathColl:
+        raise _Unknown
+    return _member(a, b)
+
+
+def _rknown(R, v, keys, p):
+    """`x.a.b is known`, reading as the closures read (a null or a value on the way: known)."""
+    for k in keys:
+        if type(v) is not dict:
+            return True
+        if k not in v:
+            return False
+        if p is None:
+            raise _Unknown
+        v = v[k]
+        p = f"{p}.{k}" if p else k
+        if type(v) is not dict and type(v) is not list:
+            R.append((p, v))
+    return True
+
+
+def _rcheck(v):
+    """A value the recording mode cannot compare as the closures do (a collection with paths)."""
+    if type(v) is PathColl:
+        raise _Unknown
+    return v
+
+
 HELPERS = {
     "_truth": _truth, "_eq": _eq, "_ne": _ne, "_ord": _ord, "_arith": _arith, "_member": _member,
     "_member_slow": _member_slow, "_starts": _starts, "_known": _known, "_known_value": _known_value,
     "_components_of": _components_of, "_q_any": _q_any, "_q_all": _q_all, "_q_count": _q_count,
     "_q_sum": _q_sum, "_UNK": _UNK, "_U": _U, "_NUMT": _NUMT, "_Unknown": _Unknown,
+    "_rd": _rd, "_rcomponents_of": _rcomponents_of, "_rq_any": _rq_any, "_rq_all": _rq_all,
+    "_rq_sum": _rq_sum, "_rmember": _rmember, "_rknown": _rknown,
+    "_rcheck": _rcheck, "_cut": _cut, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
 }
 
