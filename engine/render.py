@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from .diagnostics import Diagnostic
+from .jsonout import compact
 from .source import Source
 
 OUTCOME_STYLE = {
@@ -43,7 +44,7 @@ def json_text(obj, pretty: bool = False) -> str:
     """Stable machine output: sorted keys, dates as ISO strings."""
     if pretty:
         return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return compact(obj)
 
 
 def fact_value(v) -> str:

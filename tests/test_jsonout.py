@@ -1,0 +1,58 @@
+"""The machine output is the same bytes whichever JSON encoder writes it (engine/jsonout.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from exportctl import api, facts, jsonout
+from exportctl.codegen import compile_fast
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stdlib(obj) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def example_decisions() -> list:
+    ps = api.load_policies()
+    ev = compile_fast(ps)
+    out = []
+    for path in sorted((ROOT / "examples" / "transactions").glob("*.yaml")):
+        for rec in facts.read_path(str(path)):
+            if rec.error is None and rec.transaction is not None:
+                tx = rec.transaction.data
+                out.append(ev.evaluate(tx, dt.date.fromisoformat(tx["date"]), ps.digest))
+    return out
+
+
+def test_orjson_is_installed_with_the_test_extra():
+    assert jsonout.orjson is not None, "pip install -e '.[test]' brings orjson (the fast extra)"
+
+
+def test_every_example_decision_is_the_same_bytes():
+    decisions = example_decisions()
+    assert len(decisions) >= 50
+    for d in decisions:
+        assert jsonout._same_bytes(d), d["transaction"]
+        assert jsonout.compact(d) == stdlib(d)
+
+
+@pytest.mark.parametrize("value", [
+    1e-05, 1e16, 1.5e300, float("nan"), float("inf"), -float("inf"), 2 ** 64, -(2 ** 63) - 1,
+    dt.datetime(2026, 11, 29, 10, 0), {1, 2}, Path("x"), {1: "int key"}, {None: 1}, "\ud800 lone surrogate",
+    0.0, -0.0, 1e-4, 9.99e15, 0.1, 2400000.0, 2 ** 63, "é \u2028 \x00 \x7f", (1, "a"), dt.date(2026, 1, 2),
+])
+def test_values_orjson_would_write_differently_go_to_the_standard_library(value):
+    obj = {"z": [value], "a": {"because": {"items[0].value": value}}}
+    assert jsonout.compact(obj) == stdlib(obj)
+
+
+def test_without_orjson_the_standard_library_writes(monkeypatch):
+    monkeypatch.setattr(jsonout, "orjson", None)
+    obj = {"b": [1, 0.5, None, True], "a": dt.date(2026, 11, 29)}
+    assert jsonout.compact(obj) == stdlib(obj)
