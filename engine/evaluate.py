@@ -15,7 +15,7 @@ from . import ast as A
 from .compile import Compiler, Ctx, Scope, mentions_item
 from .explain import Explainer, facts_of
 from .semantics import in_force, truth, within
-from .values import Node, SetValue, Unknown
+from .values import Node, SetValue
 
 from . import __version__
 
@@ -485,6 +485,19 @@ def _what_to_do(decision: dict, entries: list) -> list:
     return steps + rest
 
 
+_VERSIONS: dict = {}
+
+
+def _version_date(version: str) -> _dt.date | None:
+    """A policy's version as a date (None when it is not one), parsed once per version string."""
+    if version not in _VERSIONS:
+        try:
+            _VERSIONS[version] = _dt.date.fromisoformat(version)
+        except ValueError:
+            _VERSIONS[version] = None
+    return _VERSIONS[version]
+
+
 def _warnings(ordered: list, entries: list, as_of: _dt.date, bundled: bool) -> list:
     out = []
     if not bundled:
@@ -494,10 +507,7 @@ def _warnings(ordered: list, entries: list, as_of: _dt.date, bundled: bool) -> l
     for reg, e in zip(ordered, entries):
         if e["outcome"] == "not_applicable":
             continue
-        try:
-            version = _dt.date.fromisoformat(reg.policy.header.version or "")
-        except ValueError:
-            version = None
+        version = _version_date(reg.policy.header.version or "")
         if version is not None and as_of - version > STALE_AFTER:
             out.append({"code": "law-may-have-changed", "regime": e["regime"],
                         "message": f"{e['regime']} encodes the law as of {version.isoformat()}, "

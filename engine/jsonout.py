@@ -26,7 +26,7 @@ def _same_bytes(obj) -> bool:
     """Whether orjson writes `obj` exactly as `json.dumps` does (keys are left to orjson, which
     refuses what it cannot write as the standard library does)."""
     stack = [obj]
-    pop, push, extend = stack.pop, stack.append, stack.extend
+    pop, extend = stack.pop, stack.extend
     while stack:
         o = pop()
         t = type(o)
