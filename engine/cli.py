@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-screening", action="store_true",
                    help="do not screen the parties' names against the restricted-party lists (they were screened elsewhere)")
     e.add_argument("--good-guys", metavar="FILE", help="reviewed false positives that clear a party/entry pair until they expire")
+    e.add_argument("--dask", metavar="ADDRESS", help="decide on a Dask cluster (its scheduler: tcp://HOST:8786 or a "
+                   "scheduler file; the `dask` extra): .jsonl files every worker can read; the same output, in input order")
 
     c = sub.add_parser("check", help="parse and check every policy, and rule coverage by golden cases")
     c.add_argument("--policies", metavar="DIR")
@@ -209,7 +211,30 @@ def cmd_evaluate(args, io: IO) -> int:
     from .policyset import resolve_policies
 
     args.policies = str(resolve_policies(args.policies, io))
+    if args.dask:
+        return _evaluate_dask(args, io)
     return run_evaluate(args, io)
+
+
+def _evaluate_dask(args, io: IO) -> int:
+    """`evaluate --dask ADDRESS`: the workers decide and write each record's text; this process
+    prints it in input order, as without --dask (same bytes, error records, exit codes)."""
+    from . import distributed
+    from .batch import run_evaluate
+
+    if args.jobs != 1:
+        io.err("exportctl evaluate: --jobs and --dask: the cluster's workers are the jobs; leave out --jobs")
+        return EXIT_BAD_INPUT
+    try:
+        distributed.check_inputs(args.files)
+        client = distributed.connect(args.dask)
+    except distributed.Unusable as e:
+        io.err(f"exportctl evaluate: {e}")
+        return EXIT_BAD_INPUT
+    try:
+        return run_evaluate(args, io, distributed.outcomes_on(client))
+    finally:
+        client.close()
 
 
 def _evaluate_record(args, io: IO) -> int:
