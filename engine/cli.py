@@ -57,11 +57,33 @@ def _date(s: str) -> _dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {s!r}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skip:
+    """Stands in for a subcommand not asked for: takes its definition and keeps nothing."""
+
+    def __getattr__(self, name):
+        return lambda *a, **k: self
+
+
+class _Only:
+    """The subparsers action, defining only the subcommand `name`: `exportctl evaluate ...` builds
+    one subcommand's options, not all twelve (a few ms of every start)."""
+
+    def __init__(self, sub, name: str):
+        self.sub, self.name = sub, name
+
+    def add_parser(self, name, **kw):
+        return self.sub.add_parser(name, **kw) if name == self.name else _Skip()
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI, or with `only` (a subcommand's name) just that subcommand: the same
+    parser for any command line that starts with it."""
     p = _Parser(prog="exportctl", description="Export-control determinations for space items, with the law behind every finding.")
     p.add_argument("--version", action="version", version=f"exportctl {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if only is not None:
+        sub = _Only(sub, only)
 
     e = sub.add_parser("evaluate", help="determine what the law requires for transactions")
     e.add_argument("files", nargs="+", metavar="FILE", help="YAML/JSON transaction, .jsonl stream, folder, or - for stdin")
@@ -171,7 +193,8 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     io = IO(stdin or sys.stdin, stdout, stderr, _color(stdout, env), _color(stderr, env))
-    parser = build_parser()
+    first = (sys.argv[1:] if argv is None else list(argv))[:1]
+    parser = build_parser(first[0] if first and first[0] in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except _UsageError as e:
