@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 
 from . import ast as A
 from .compile import Compiler, Ctx
-from .emit import Code, generate
 from .evaluate import CompiledConflict, CompiledRegime, CompiledRule, regime_order, resolve_rule, scope_findings
 from .evaluate import evaluate as plain_evaluate
 from .semantics import in_force, truth
@@ -239,6 +238,8 @@ class FastEvaluator:
             p = self._epochs.get(e)
             if p is None:
                 if self._code is None:
+                    from .emit import generate   # here, not at the top: a start that decides a few transactions never needs it
+
                     self._code = generate(self._comp, self.fact_roots, self._ordered)
                 p = self._epochs[e] = _bind(self, self._code, day)
             if len(self._by_day) > 20000:
@@ -255,6 +256,8 @@ class FastEvaluator:
     def dump(self) -> str:
         """The generated Python, for reading (the per-epoch globals `_s*`, `_on*`... are not shown)."""
         if self._code is None:
+            from .emit import generate
+
             self._code = generate(self._comp, self.fact_roots, self._ordered)
         return ast.unparse(self._code.builder.module)
 
