@@ -229,6 +229,9 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
 
 def cmd_evaluate(args, io: IO) -> int:
     if args.format in ("html", "markdown"):
+        if args.dask:
+            io.err(f"exportctl evaluate: --dask writes text or json, not {args.format} (a determination record is one transaction's)")
+            return EXIT_BAD_INPUT
         return _evaluate_record(args, io)
     from .batch import run_evaluate
     from .policyset import resolve_policies

@@ -131,6 +131,8 @@ def test_cli_dask_flag_bad_input_is_exit_2_with_a_message(tmp_path, pol, monkeyp
     j.write_text(json.dumps(base_tx()) + "\n")
     code, _, err = _cli3(["evaluate", str(j), "--policies", pol, "--dask", "tcp://127.0.0.1:9", "--jobs", "2"])
     assert code == 2 and "--jobs and --dask" in err
+    code, _, err = _cli3(["evaluate", str(j), "--policies", pol, "--dask", "tcp://127.0.0.1:9", "--format", "html"])
+    assert code == 2 and "--dask writes text or json, not html" in err
     monkeypatch.setattr(distributed, "CONNECT_TIMEOUT", "1s")
     code, out, err = _cli3(["evaluate", str(j), "--policies", pol, "--dask", "tcp://127.0.0.1:9"])
     assert code == 2 and out == "" and "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in err
