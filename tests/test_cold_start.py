@@ -35,7 +35,7 @@ def _evaluate_in_a_new_process(env, *extra):
 def test_a_start_with_a_filled_cache_imports_no_parser_renderer_or_transliteration(tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     first_head, first = _evaluate_in_a_new_process(env)
-    assert first_head.startswith("0 ") and "lark" in first_head and "pypinyin" in first_head   # filled it
+    assert first_head.startswith("0 ") and "lark" in first_head      # parsed, and filled the cache
     second_head, second = _evaluate_in_a_new_process(env)
     assert second_head == "0 []" and second == first
     # a changed engine (any module, in a subpackage too) is a new key: parsed again
