@@ -269,7 +269,8 @@ def _screening(args):
     return Options(not getattr(args, "no_screening", False), getattr(args, "good_guys", None))
 
 
-def run_evaluate(args, io) -> int:
+def run_evaluate(args, io, source=None) -> int:
+    """`source` (default `outcomes`) makes the Outcomes: distributed.outcomes_on for --dask."""
     from .api import load_policies
 
     ps = load_policies(args.policies)
@@ -281,7 +282,7 @@ def run_evaluate(args, io) -> int:
     count = 0
     progress = None
     with _Signals() as signals:
-        stream = outcomes(ps, args.files, args.as_of, jobs, args.policies, io.stdin, style)
+        stream = (source or outcomes)(ps, args.files, args.as_of, jobs, args.policies, io.stdin, style)
         output = _Output(args, io, signals)
         try:
             progress = _progress(args, io)

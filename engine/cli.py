@@ -57,11 +57,33 @@ def _date(s: str) -> _dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {s!r}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skip:
+    """Stands in for a subcommand not asked for: takes its definition and keeps nothing."""
+
+    def __getattr__(self, name):
+        return lambda *a, **k: self
+
+
+class _Only:
+    """The subparsers action, defining only the subcommand `name`: `exportctl evaluate ...` builds
+    one subcommand's options, not all twelve (a few ms of every start)."""
+
+    def __init__(self, sub, name: str):
+        self.sub, self.name = sub, name
+
+    def add_parser(self, name, **kw):
+        return self.sub.add_parser(name, **kw) if name == self.name else _Skip()
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI, or with `only` (a subcommand's name) just that subcommand: the same
+    parser for any command line that starts with it."""
     p = _Parser(prog="exportctl", description="Export-control determinations for space items, with the law behind every finding.")
     p.add_argument("--version", action="version", version=f"exportctl {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if only is not None:
+        sub = _Only(sub, only)
 
     e = sub.add_parser("evaluate", help="determine what the law requires for transactions")
     e.add_argument("files", nargs="+", metavar="FILE", help="YAML/JSON transaction, .jsonl stream, folder, or - for stdin")
@@ -79,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-screening", action="store_true",
                    help="do not screen the parties' names against the restricted-party lists (they were screened elsewhere)")
     e.add_argument("--good-guys", metavar="FILE", help="reviewed false positives that clear a party/entry pair until they expire")
+    e.add_argument("--dask", metavar="ADDRESS", help="decide on a Dask cluster (its scheduler: tcp://HOST:8786 or a "
+                   "scheduler file; the `dask` extra): .jsonl files every worker can read; the same output, in input order")
 
     c = sub.add_parser("check", help="parse and check every policy, and rule coverage by golden cases")
     c.add_argument("--policies", metavar="DIR")
@@ -169,7 +193,8 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     io = IO(stdin or sys.stdin, stdout, stderr, _color(stdout, env), _color(stderr, env))
-    parser = build_parser()
+    first = (sys.argv[1:] if argv is None else list(argv))[:1]
+    parser = build_parser(first[0] if first and first[0] in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except _UsageError as e:
@@ -204,12 +229,38 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
 
 def cmd_evaluate(args, io: IO) -> int:
     if args.format in ("html", "markdown"):
+        if args.dask:
+            io.err(f"exportctl evaluate: --dask writes text or json, not {args.format} (a determination record is one transaction's)")
+            return EXIT_BAD_INPUT
         return _evaluate_record(args, io)
     from .batch import run_evaluate
     from .policyset import resolve_policies
 
     args.policies = str(resolve_policies(args.policies, io))
+    if args.dask:
+        return _evaluate_dask(args, io)
     return run_evaluate(args, io)
+
+
+def _evaluate_dask(args, io: IO) -> int:
+    """`evaluate --dask ADDRESS`: the workers decide and write each record's text; this process
+    prints it in input order, as without --dask (same bytes, error records, exit codes)."""
+    from . import distributed
+    from .batch import run_evaluate
+
+    if args.jobs != 1:
+        io.err("exportctl evaluate: --jobs and --dask: the cluster's workers are the jobs; leave out --jobs")
+        return EXIT_BAD_INPUT
+    try:
+        distributed.check_inputs(args.files)
+        client = distributed.connect(args.dask)
+    except distributed.Unusable as e:
+        io.err(f"exportctl evaluate: {e}")
+        return EXIT_BAD_INPUT
+    try:
+        return run_evaluate(args, io, distributed.outcomes_on(client))
+    finally:
+        client.close()
 
 
 def _evaluate_record(args, io: IO) -> int:

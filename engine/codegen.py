@@ -47,8 +47,6 @@ from dataclasses import dataclass, field
 
 from . import ast as A
 from .compile import Compiler, Ctx
-from .emit import Code, generate
-from .emit_reads import Recorder
 from .evaluate import CompiledConflict, CompiledRegime, CompiledRule, regime_order, resolve_rule, scope_findings
 from .evaluate import evaluate as plain_evaluate
 from .explain import FastHints, recorded
@@ -260,12 +258,19 @@ class FastEvaluator:
             p = self._epochs.get(e)
             if p is None:
                 if self._code is None:
-                    self._code = generate(self._comp, self.fact_roots, self._ordered, Recorder)
+                    self._code = self._generate()
                 p = self._epochs[e] = _bind(self, self._code, day)
             if len(self._by_day) > 20000:
                 self._by_day.clear()
             self._by_day[day] = p
         return p
+
+    def _generate(self):
+        # imported here, not at the top: a start that decides a few transactions never needs them
+        from .emit import generate
+        from .emit_reads import Recorder
+
+        return generate(self._comp, self.fact_roots, self._ordered, Recorder)
 
     def prepare(self) -> int:
         """Compile the program of every epoch now instead of on first use; returns how many."""
@@ -276,7 +281,7 @@ class FastEvaluator:
     def dump(self) -> str:
         """The generated Python, for reading (the per-epoch globals `_s*`, `_on*`... are not shown)."""
         if self._code is None:
-            self._code = generate(self._comp, self.fact_roots, self._ordered, Recorder)
+            self._code = self._generate()
         return ast.unparse(self._code.builder.module)
 
     def _date(self, tx: dict) -> _dt.date:

@@ -124,6 +124,7 @@ class Compiler:
         self._defines: dict = {}
         self._set_values: dict = {}   # (set, epoch) -> SetValue
         self._set_changes: dict = {}  # set -> the days its membership changes
+        self._depth = 0               # > 0 while compiling inside an expression
 
     # -- declarations
     def lookup(self, policy: A.Policy, parts: tuple) -> tuple[A.Policy, object] | None:
@@ -232,8 +233,27 @@ class Compiler:
 
     # -- expressions
     def expr(self, e: A.Expr, scope: Scope):
-        m = getattr(self, "_" + type(e).__name__)
-        return m(e, scope)
+        """The closure of `e`. A whole expression (a rule's condition, a definition's body) is
+        compiled on its first call, so a start that decides one transaction builds only the
+        closures it runs; its parts are compiled with it, at once."""
+        if self._depth:
+            return getattr(self, "_" + type(e).__name__)(e, scope)
+        fn = None
+
+        def lazy(ctx, env):
+            nonlocal fn
+            if fn is None:
+                fn = self._now(e, scope)
+            return fn(ctx, env)
+
+        return lazy
+
+    def _now(self, e: A.Expr, scope: Scope):
+        self._depth += 1
+        try:
+            return getattr(self, "_" + type(e).__name__)(e, scope)
+        finally:
+            self._depth -= 1
 
     def _Literal(self, e, scope):
         v = e.value

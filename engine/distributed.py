@@ -67,9 +67,19 @@ def blocks(path: str, size: int = BLOCK) -> list[tuple[str, int, int, int]]:
 
 def evaluate_block(block, policies=None, as_of=None) -> list[str]:
     """The JSON lines (decisions and error records, in order) of one block."""
+    from .batch import Style
+
+    return [o.out for o in block_outcomes(block, policies, as_of, Style("json"))]
+
+
+def block_outcomes(block, policies=None, as_of=None, style=None) -> list:
+    """The batch.Outcome of every record of one block, in order, written in `style` (the CLI's
+    format, colour, --fail-on, --record and screening options): what `exportctl evaluate
+    --dask` gathers."""
     from . import facts
     from .batch import Style, outcome
 
+    style = style or Style("json")
     path, start, end, first = block
     ps = _policies(policies)
     if isinstance(as_of, str):
@@ -82,26 +92,54 @@ def evaluate_block(block, policies=None, as_of=None) -> list[str]:
         lines.pop()
     limit = facts.LIMITS.line_bytes
     lines = [facts.TooLong if len(x) > limit + 1 else x for x in lines]
-    style = Style("json")
-    return [outcome(ps, r, as_of, style).out
-            for r in facts.read_lines(lines, path, ps.schema_folder, first=first)]
+    return [outcome(ps, r, as_of, style) for r in facts.read_lines(lines, path, ps.schema_folder, first=first)]
 
 
 def bag(paths, policies=None, as_of=None, blocksize: int = BLOCK):
     """A dask.bag of the JSON decision lines of every record of `paths` (.jsonl files on a
     file system every worker sees), in input order."""
-    import dask
     import dask.bag as db
+
+    parts = _parts(paths, policies, as_of, blocksize, evaluate_block)
+    if not parts:
+        return db.from_sequence([], npartitions=1)
+    return db.from_delayed(parts)
+
+
+def _parts(paths, policies, as_of, blocksize: int, fn, *extra) -> list:
+    """One dask.delayed call of `fn(block, policies, as_of, *extra)` per block, in input order."""
+    import dask
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
     policies = str(Path(policies).resolve()) if policies is not None else None
     as_of = as_of.isoformat() if isinstance(as_of, _dt.date) else as_of
-    parts = [dask.delayed(evaluate_block)(b, policies, as_of)
-             for p in paths for b in blocks(str(Path(p).resolve()), blocksize)]
-    if not parts:
-        return db.from_sequence([], npartitions=1)
-    return db.from_delayed(parts)
+    return [dask.delayed(fn)(b, policies, as_of, *extra)
+            for p in paths for b in blocks(str(Path(p).resolve()), blocksize)]
+
+
+def _in_order(parts, client, ahead: int | None = None):
+    """The results of `parts` (delayed), one part at a time in order: on a distributed Client a
+    window of `ahead` parts (default 2 per worker thread) is in flight, so neither side holds the
+    whole output; without one, Dask's local scheduler computes each part in turn."""
+    import dask
+
+    if client is None:
+        for part in parts:
+            yield dask.compute(part)[0]
+        return
+    window = ahead or 2 * max(1, sum(client.nthreads().values()))
+    pending: list = []
+    try:
+        for part in parts:
+            pending.append(client.compute(part))
+            if len(pending) >= window:
+                yield pending.pop(0).result()
+        while pending:
+            yield pending.pop(0).result()
+    finally:
+        for f in pending:       # stopped early (an interrupt, a closed pipe): nothing left running
+            f.cancel()
 
 
 def keyed(lines):
@@ -122,10 +160,7 @@ def write(paths, out, policies=None, as_of=None, blocksize: int = BLOCK, ahead: 
     scheduler) and write the decision lines to `out` in input order, as the CLI would: blocks
     are submitted a window ahead (`ahead`, default 2 per worker thread) and written as each one
     in order is done, so neither side holds the whole output. Returns counts."""
-    import dask
-
-    b = bag(paths, policies, as_of, blocksize)
-    parts = b.to_delayed()
+    parts = _parts(paths, policies, as_of, blocksize, evaluate_block)
     try:
         from dask.distributed import default_client
 
@@ -133,25 +168,59 @@ def write(paths, out, policies=None, as_of=None, blocksize: int = BLOCK, ahead: 
     except (ImportError, ValueError):
         client = None
     count = errors = 0
-
-    def emit(lines):
-        nonlocal count, errors
-        for line in lines:
-            count += 1
-            errors += line.startswith('{"error"')
-            fh.write(line + "\n")
-
     with open(out, "w", encoding="utf-8") as fh:
-        if client is None:
-            for part in parts:
-                emit(dask.compute(part)[0])
-        else:
-            window = ahead or 2 * max(1, sum(client.nthreads().values()))
-            pending: list = []
-            for part in parts:
-                pending.append(client.compute(part))
-                if len(pending) >= window:
-                    emit(pending.pop(0).result())
-            for f in pending:
-                emit(f.result())
+        for lines in _in_order(parts, client, ahead):
+            for line in lines:
+                count += 1
+                errors += line.startswith('{"error"')
+                fh.write(line + "\n")
     return {"records": count, "errors": errors}
+
+
+# ---------------------------------------------------------------- exportctl evaluate --dask ADDRESS
+
+JSONL = (".jsonl", ".ndjson")
+CONNECT_TIMEOUT = "10s"
+
+
+class Unusable(Exception):
+    """--dask cannot run: dask is missing, the scheduler cannot be reached, or an input is not a
+    JSON Lines file (the CLI says so and exits 2)."""
+
+
+def connect(address: str):
+    """A Client of the scheduler at `address` (tcp://HOST:8786, or a scheduler file's path)."""
+    try:
+        from dask.distributed import Client
+    except ImportError as e:
+        raise Unusable(f"--dask needs the dask extra ({e.name} is not installed): pip install 'exportctl[dask]'")
+    try:
+        if os.path.isfile(address):
+            return Client(scheduler_file=address, timeout=CONNECT_TIMEOUT)
+        return Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
+        raise Unusable(f"cannot reach the Dask scheduler at {address!r} ({type(e).__name__}: {e}); "
+                       "give its address (tcp://HOST:8786) or its scheduler file")
+
+
+def check_inputs(paths) -> None:
+    """--dask reads .jsonl files that every worker can open (not stdin, folders or YAML)."""
+    for p in paths:
+        if p == "-" or not str(p).endswith(JSONL):
+            raise Unusable(f"{p}: --dask evaluates JSON Lines files (.jsonl or .ndjson) that every worker can "
+                           "read; without --dask any input works")
+        if not os.path.isfile(p):
+            raise Unusable(f"{p}: no such file")
+
+
+def outcomes_on(client, blocksize: int | None = None, ahead: int | None = None):
+    """A batch.outcomes replacement (same arguments) that decides on `client`'s cluster: every
+    record's Outcome, in input order, made by the workers (`blocksize` bytes of input a task,
+    default BLOCK)."""
+
+    def outcomes(ps, paths, as_of=None, jobs=1, policies=None, stdin=None, style=None):
+        parts = _parts(paths, policies, as_of, blocksize or BLOCK, block_outcomes, style)
+        for chunk in _in_order(parts, client, ahead):
+            yield from chunk
+
+    return outcomes

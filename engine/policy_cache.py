@@ -9,8 +9,11 @@ Safe by construction:
 - only data this module wrote is read: each file holds the SHA-256 of its payload, checked before
   the payload is unpickled, and the key it was written under;
 - the key covers the policy files (names and contents), the transaction schema, the engine's own
-  code (every module and grammar file: size and modification time) and the Python version, so a
-  changed policy or a new engine never reads a stale entry.
+  code (every module, in subpackages too, and grammar file: size and modification time) and the
+  Python version, so a changed policy or a new engine never reads a stale entry.
+
+Besides policy sets it keeps other data that is slow to build and derived only from files
+(`content_key`): the screening lists with their index, the country codes.
 
 EXPORTCTL_NO_CACHE=1 turns it off (reading and writing)."""
 
@@ -44,13 +47,36 @@ def _engine_stamp() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256(f"{__version__}\0{sys.version}\0{here}".encode())
     grammar = here / "_grammar" if (here / "_grammar").is_dir() else here.parent / "grammar"
-    for base, pattern in ((here, "*.py"), (grammar, "*.lark")):
-        for f in sorted(base.glob(pattern)):
+    for base, files in ((here, here.rglob("*.py")), (grammar, grammar.glob("*.lark"))):
+        for f in sorted(files):
             try:
                 st = f.stat()
             except OSError:
                 continue
-            h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+            h.update(f"{f.relative_to(base).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+_STAMP: str | None = None
+
+
+def engine_stamp() -> str:
+    """`_engine_stamp()`, worked out once per process."""
+    global _STAMP
+    if _STAMP is None:
+        _STAMP = _engine_stamp()
+    return _STAMP
+
+
+def content_key(kind: str, *parts) -> str | None:
+    """The cache key of data of `kind` built from `parts` (file contents as bytes, paths and
+    options as text) by this engine, or None when caching is off."""
+    if not enabled():
+        return None
+    h = hashlib.sha256(f"{kind}\0{engine_stamp()}\0".encode())
+    for part in parts:
+        b = part if isinstance(part, bytes) else str(part).encode()
+        h.update(len(b).to_bytes(8, "big") + b)
     return h.hexdigest()
 
 
@@ -59,7 +85,7 @@ def key(digest: str, names: list[str], diagnostics: list) -> str | None:
     if not enabled() or not digest:
         return None
     h = hashlib.sha256()
-    h.update(digest.encode() + b"\0" + _engine_stamp().encode() + b"\0")
+    h.update(digest.encode() + b"\0" + engine_stamp().encode() + b"\0")
     h.update(repr((names, diagnostics)).encode())
     return h.hexdigest()
 

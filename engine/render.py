@@ -6,13 +6,77 @@ import io
 import json
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-from rich.text import Text
-
 from .diagnostics import Diagnostic
 from .jsonout import compact
 from .source import Source
+
+_STRIP = dict.fromkeys((7, 8, 11, 12, 13))
+"""The control codes rich's Text drops (bell, backspace, vertical tab, form feed, carriage return)."""
+
+
+class Text:
+    """Styled text, as rich.text.Text is used here (`Text(text, style)`, `append`, `append_text`),
+    kept as the calls made, so that output without colour and without a width (piped: what
+    scripts and `exportctl evaluate > file` see) is written without importing rich (~40 ms of a
+    cold start), and any other output replays the same calls on rich's Text: the same bytes."""
+
+    __slots__ = ("text", "style", "ops")
+
+    def __init__(self, text: str = "", style: str = ""):
+        self.text, self.style, self.ops = text, style, []
+
+    def append(self, text: str, style: str | None = None) -> "Text":
+        self.ops.append((text, style))
+        return self
+
+    def append_text(self, text: "Text") -> "Text":
+        self.ops.append((text, None))
+        return self
+
+    @property
+    def plain(self) -> str:
+        """The characters rich would write without colour (control codes dropped as it does)."""
+        return "".join([self.text.translate(_STRIP)]
+                       + [t.plain if isinstance(t, Text) else t.translate(_STRIP) for t, _ in self.ops])
+
+    def has_tab(self) -> bool:
+        return "\t" in self.text or any(t.has_tab() if isinstance(t, Text) else "\t" in t for t, _ in self.ops)
+
+    def rich(self):
+        from rich.text import Text as RichText
+
+        out = RichText(self.text, style=self.style)
+        for t, style in self.ops:
+            if isinstance(t, Text):
+                out.append_text(t.rich())
+            else:
+                out.append(t, style=style)
+        return out
+
+
+class _PlainConsole:
+    """rich's Console.print without colour, width or wrapping: renderables joined by a space, a
+    newline after. Tabs (which rich expands by cell width) take the rich path (see _console)."""
+
+    def __init__(self, buf: io.StringIO):
+        self.buf = buf
+
+    def print(self, *texts: Text) -> None:
+        if any(t.has_tab() for t in texts):
+            raise _NeedsRich
+        self.buf.write(" ".join(t.plain for t in texts) + "\n")
+
+
+class _NeedsRich(Exception):
+    pass
+
+
+class _RichConsole:
+    def __init__(self, con):
+        self.con = con
+
+    def print(self, *texts: Text) -> None:
+        self.con.print(*(t.rich() for t in texts))
 
 OUTCOME_STYLE = {
     "prohibited": "bold white on red",
@@ -32,12 +96,29 @@ OUTCOME_WORDS = {
 }
 
 
-def _console(color: bool, width: int | None = None) -> tuple[Console, io.StringIO]:
+def _console(color: bool, width: int | None = None, plain: bool = True):
     """A console writing to a buffer. With a width (a terminal's), long lines wrap; without
-    one (piped output), lines are never broken, so tools can grep them."""
+    one (piped output), lines are never broken, so tools can grep them. Without colour and
+    width, a plain console (no rich) unless `plain` is False."""
     buf = io.StringIO()
-    return Console(file=buf, force_terminal=color, no_color=not color, color_system="standard" if color else None,
-                   width=width or 10_000, highlight=False, soft_wrap=width is None), buf
+    if plain and not color and width is None:
+        return _PlainConsole(buf), buf
+    from rich.console import Console
+
+    return _RichConsole(Console(file=buf, force_terminal=color, no_color=not color,
+                                color_system="standard" if color else None, width=width or 10_000,
+                                highlight=False, soft_wrap=width is None)), buf
+
+
+def _rendered(fn, *args, color: bool = False, width: int | None = None) -> str:
+    """`fn(con, *args)` written to a buffer; on the plain console first when it can be."""
+    con, buf = _console(color, width)
+    try:
+        fn(con, *args)
+    except _NeedsRich:
+        con, buf = _console(color, width, plain=False)
+        fn(con, *args)
+    return buf.getvalue()
 
 
 def json_text(obj, pretty: bool = False) -> str:
@@ -87,7 +168,10 @@ def decision_text(d: dict, color: bool = False, width: int | None = None, checks
     """A decision for people: the outcome first, then each binding regime with its findings and
     citations, the checks behind each "no" (up to `checks` a regime), the questions still open,
     the advisory regimes apart (they never read as a requirement), and the warnings."""
-    con, buf = _console(color, width)
+    return _rendered(_decision, d, checks, color=color, width=width)
+
+
+def _decision(con, d: dict, checks: int) -> None:
     out = d["outcome"]
     head = _outcome_text(out, bound=(d.get("at_least"), d.get("at_most")))
     head.append(f"  {d['transaction']}", style="bold")
@@ -160,7 +244,6 @@ def decision_text(d: dict, color: bool = False, width: int | None = None, checks
             if o.get("unverified"):
                 con.print(Text(f"     UNVERIFIED: {o['unverified']}", style="bold yellow"))
     con.print(Text(f"policy {d['policy_digest'][:19]}", style="dim"))
-    return buf.getvalue()
 
 
 def obligation_line(o: dict) -> str:
@@ -246,7 +329,10 @@ def _questions(con, qs: list, style: str = "yellow") -> None:
 
 def diagnostic_text(d: Diagnostic, sources: dict | None = None, color: bool = False) -> str:
     """`file:line:col: CODE message`, the source line with a caret, then `hint:`."""
-    con, buf = _console(color)
+    return _rendered(_diagnostic, d, sources, color=color)
+
+
+def _diagnostic(con, d: Diagnostic, sources: dict | None) -> None:
     where = f"{d.span.file}:{d.span.line}:{d.span.col}: " if d.span and d.span.line else (
         f"{d.span.file}: " if d.span else "")
     t = Text(where, style="bold")
@@ -266,7 +352,6 @@ def diagnostic_text(d: Diagnostic, sources: dict | None = None, color: bool = Fa
                 con.print(Text(ex, style="dim"))
     if d.hint:
         con.print(Text(f"hint: {d.hint}", style="cyan"))
-    return buf.getvalue()
 
 
 def diagnostics_text(diags: list[Diagnostic], sources: dict | None = None, color: bool = False) -> str:

@@ -75,3 +75,65 @@ def test_bag_in_order_and_keyed_by_transaction_id(batch, pol):
     assert "\n".join(got) + "\n" == expected
     assert json.loads(pairs["T000"])["transaction"] == "T000"
     assert "error" in json.loads(pairs[f"{batch}:13"])
+
+
+def _cli3(argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, stdin=io.StringIO(""), stdout=out, stderr=err, env={})
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def big_batch(tmp_path):
+    """300 records: valid ones of several outcomes, a few rejected ones, a blank line."""
+    rows = [json.dumps(base_tx(id=f"B{i:04d}", destination=["FR", "CN", "DE", "RU"][i % 4])) for i in range(300)]
+    rows[5] = "[" * 100 + "]" * 100               # too deep
+    rows[77] = '{"id": "dup", "id": "dup"}'       # duplicate key
+    rows[150] = json.dumps(base_tx(id="B-bad", destination="XX"))   # no such country
+    rows.insert(200, "")
+    f = tmp_path / "big.jsonl"
+    f.write_text("\n".join(rows) + "\n")
+    return f
+
+
+def test_cli_dask_flag_prints_what_the_cli_prints(big_batch, pol, monkeypatch):
+    """`exportctl evaluate FILE --dask ADDRESS` on a LocalCluster: the same stdout, stderr and
+    exit code as without --dask, in json and text, with --fail-on; the blocks are small, so
+    many tasks run and their order must be kept."""
+    from dask.distributed import LocalCluster
+
+    monkeypatch.setattr(distributed, "BLOCK", 2000)
+    plain = {fmt: _cli3(["evaluate", str(big_batch), "--policies", pol, "--format", fmt, "--fail-on", "prohibited"])
+             for fmt in ("json", "text")}
+    assert plain["json"][0] == 2 and plain["json"][1].count("\n") == 300
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        for fmt in ("json", "text"):
+            got = _cli3(["evaluate", str(big_batch), "--policies", pol, "--format", fmt, "--fail-on", "prohibited",
+                         "--dask", cluster.scheduler_address])
+            assert got == plain[fmt], fmt
+        # all valid: exit 1 from --fail-on, the same as without --dask
+        ok = big_batch.with_name("ok.jsonl")
+        ok.write_text("".join(x + "\n" for x in big_batch.read_text().splitlines()[:4]))
+        want = _cli3(["evaluate", str(ok), "--policies", pol, "--fail-on", "license_required"])
+        got = _cli3(["evaluate", str(ok), "--policies", pol, "--fail-on", "license_required",
+                     "--dask", cluster.scheduler_address])
+        assert got == want and want[0] in (0, 1)
+
+
+def test_cli_dask_flag_bad_input_is_exit_2_with_a_message(tmp_path, pol, monkeypatch):
+    y = tmp_path / "tx.yaml"
+    y.write_text("id: T\n")
+    code, out, err = _cli3(["evaluate", str(y), "--policies", pol, "--dask", "tcp://127.0.0.1:9"])
+    assert code == 2 and "tx.yaml: --dask evaluates JSON Lines files" in err and "Traceback" not in err
+    code, _, err = _cli3(["evaluate", str(tmp_path / "none.jsonl"), "--policies", pol, "--dask", "tcp://127.0.0.1:9"])
+    assert code == 2 and "none.jsonl: no such file" in err
+    j = tmp_path / "tx.jsonl"
+    j.write_text(json.dumps(base_tx()) + "\n")
+    code, _, err = _cli3(["evaluate", str(j), "--policies", pol, "--dask", "tcp://127.0.0.1:9", "--jobs", "2"])
+    assert code == 2 and "--jobs and --dask" in err
+    code, _, err = _cli3(["evaluate", str(j), "--policies", pol, "--dask", "tcp://127.0.0.1:9", "--format", "html"])
+    assert code == 2 and "--dask writes text or json, not html" in err
+    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT", "1s")
+    code, out, err = _cli3(["evaluate", str(j), "--policies", pol, "--dask", "tcp://127.0.0.1:9"])
+    assert code == 2 and out == "" and "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in err
+    assert "E901" not in err

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import policy_cache
 from ..diagnostics import Diagnostic, ExportctlError
 from ..source import Span
 
@@ -296,6 +297,12 @@ def _load(folder: Path, good_guys) -> Lists | None:
     hit = _CACHE.get(key)
     if hit is not None and stamp is not None and hit[0] == stamp:
         return hit[1]
+    disk_key = _disk_key(folder, good_guys, watched)
+    cached = policy_cache.get(disk_key) if disk_key else None
+    if isinstance(cached, Lists):
+        if stamp is not None:
+            _CACHE[key] = (stamp, cached)
+        return cached
     params_file = folder / PARAMS_FILE
     if not params_file.is_file():
         raise ExportctlError(Diagnostic("E662", f"{folder} has list files but no {PARAMS_FILE}", Span(str(folder), 0, 0)))
@@ -309,4 +316,19 @@ def _load(folder: Path, good_guys) -> Lists | None:
         lists.good_guys_file = str(gg)
     if stamp is not None:
         _CACHE[key] = (stamp, lists)
+    if disk_key:
+        lists.index()       # kept with the lists: a later process imports no pypinyin, parses no YAML
+        policy_cache.put(disk_key, lists)
     return lists
+
+
+def _disk_key(folder: Path, good_guys, watched: list) -> str | None:
+    """The policy cache's key of these lists: the folder, the good-guy option and every file's
+    name and bytes (policy_cache adds the engine's code), so a changed file is read again."""
+    parts: list = ["lists", str(folder.resolve()), str(good_guys)]
+    try:
+        for p in watched:
+            parts += [str(p), p.read_bytes() if p.is_file() else b"<absent>"]
+    except OSError:
+        return None
+    return policy_cache.content_key(*parts)

@@ -1,0 +1,193 @@
+"""A cold `exportctl evaluate` (issue 14, part 5): what a start with a filled cache does not do
+(import Lark, rich or pypinyin, parse YAML lists, build every closure), and that each shortcut
+gives exactly what the long way gives. Times are in benchmarks/cold_start.py, not here."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exportctl import render
+from exportctl.cli import COMMANDS, build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICKSTART = ROOT / "examples" / "quickstart.yaml"
+HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema")
+
+
+def _evaluate_in_a_new_process(env, *extra):
+    code = ("import sys, io; from exportctl.cli import main; out = io.StringIO(); "
+            f"rc = main(['evaluate', {str(QUICKSTART)!r}, *{list(extra)!r}], stdout=out, env={{}}); "
+            f"print(rc, sorted(m for m in {HEAVY!r} if m in sys.modules)); print(out.getvalue(), end='')")
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    head, _, out = p.stdout.partition("\n")
+    return head, out
+
+
+def test_a_start_with_a_filled_cache_imports_no_parser_renderer_or_transliteration(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    first_head, first = _evaluate_in_a_new_process(env)
+    assert first_head.startswith("0 ") and "lark" in first_head      # parsed, and filled the cache
+    second_head, second = _evaluate_in_a_new_process(env)
+    assert second_head == "0 []" and second == first
+    # a changed engine (any module, in a subpackage too) is a new key: parsed again
+    assert len(list((tmp_path / "xdg" / "exportctl").glob("*.pickle"))) >= 2
+    env["EXPORTCTL_NO_CACHE"] = "1"
+    third_head, third = _evaluate_in_a_new_process(env)
+    assert "lark" in third_head and third == first
+
+
+def test_the_engine_stamp_covers_subpackages(monkeypatch, tmp_path):
+    from exportctl import policy_cache
+
+    before = policy_cache._engine_stamp()
+    target = Path(policy_cache.__file__).resolve().parent / "screening" / "names.py"
+    st = target.stat()
+    try:
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        assert policy_cache._engine_stamp() != before
+    finally:
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert policy_cache._engine_stamp() == before
+
+
+def test_screening_lists_come_from_the_cache_and_a_changed_list_is_read_again(tmp_path, monkeypatch):
+    import shutil
+
+    from exportctl.screening import model
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    pol = tmp_path / "pol"
+    shutil.copytree(ROOT / "policies" / "lists", pol / "lists")
+    reads = []
+    real = model.read_dataset
+    monkeypatch.setattr(model, "read_dataset", lambda p: reads.append(p.name) or real(p))
+    model._CACHE.clear()
+    first = model.load(pol)
+    n = len(reads)
+    assert n >= 1 and first._index is not None          # stored with its index
+    model._CACHE.clear()
+    second = model.load(pol)
+    assert len(reads) == n and second.digest == first.digest and second._index is not None
+    assert [e.id for e in second.entries] == [e.id for e in first.entries]
+    f = next((pol / "lists").glob("us-*.yaml"))
+    f.write_text(f.read_text().replace("\n", "\n# changed\n", 1))
+    model._CACHE.clear()
+    third = model.load(pol)
+    assert len(reads) == 2 * n and third.digest != first.digest
+    model._CACHE.clear()
+
+
+def test_policy_files_below_the_small_size_never_need_the_parsers_limit():
+    from exportctl import parse, policyset
+
+    assert policyset._SMALL_FILE <= 4 * parse.MAX_FILE
+    assert max(f.stat().st_size for f in (ROOT / "policies").rglob("*.policy")) < policyset._SMALL_FILE
+
+
+# ---------------------------------------------------------------- text without rich
+
+def _rich_text(fn, *args, **kw):
+    """What the renderer wrote before: the same calls on rich's own console."""
+    real = render._console
+    try:
+        render._console = lambda color, width=None, plain=True: real(color, width, plain=False)
+        return fn(*args, **kw)
+    finally:
+        render._console = real
+
+
+def test_plain_text_is_byte_for_byte_what_rich_writes_for_every_example():
+    from exportctl.api import decide, load_policies
+    from exportctl.facts import from_data
+    from exportctl.loading import yaml_documents
+
+    ps = load_policies(ROOT / "policies")
+    files = sorted((ROOT / "examples" / "transactions").glob("*.yaml"))[::4] + [QUICKSTART]
+    for f in files:
+        data = yaml_documents(f.read_text())[0][1]
+        d = decide(ps, from_data(data, folder=ps.schema_folder))
+        assert render.decision_text(d) == _rich_text(render.decision_text, d), f.name
+
+
+NASTY = ["", " ", "a\tb", "\r\n", "x\x07y\x08z\x0b\x0c\r", "\x1b[31mred", "[bold]not markup[/bold]", ":smile:",
+         "中国长城工业集团", "e\u0301", "trailing   ", "\u200b", "🚀", "a\nb\n", "\\", "%s {x}"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_plain_text_equals_rich_on_awkward_strings(seed):
+    rnd = random.Random(seed)
+
+    def s():
+        return "".join(rnd.choice(NASTY) for _ in range(rnd.randint(0, 4)))
+
+    d = {"outcome": "license_required", "transaction": s(), "as_of": "2026-11-28", "driven_by": [s()],
+         "warnings": [{"message": s()}], "policy_digest": "sha256:" + s(), "questions": [], "obligations": [
+             {"text": s(), "form": s() or None, "items": [s()], "cite": s(), "regime": s(), "unverified": s()}],
+         "regimes": [{"regime": s(), "title": s(), "binding": True, "outcome": "prohibited", "version": s(),
+                      "denial_kind": "absolute", "note": s(), "missing": [], "checked": [
+                          {"rule": s(), "item": s(), "failed": s(), "facts": {s(): s()}}],
+                      "findings": [{"outcome": "prohibited", "message": s(), "cite": s(), "rule": s(), "item": s(),
+                                    "because": {s(): [s(), True, None]}, "unverified": s()}]}]}
+    assert render.decision_text(d) == _rich_text(render.decision_text, d)
+    assert render.decision_text(d, color=True) == _rich_text(render.decision_text, d, color=True)
+    from exportctl.diagnostics import Diagnostic
+    from exportctl.source import Span
+
+    diag = Diagnostic("E601", s(), Span("tx.yaml", 1, 2), hint=s())
+    src = {"tx.yaml": s() + "\n" + s()}
+    assert render.diagnostic_text(diag, src) == _rich_text(render.diagnostic_text, diag, src)
+
+
+# ---------------------------------------------------------------- one subcommand's parser
+
+def _actions(parser):
+    out = []
+    for a in parser._actions:
+        sub = getattr(a, "choices", None)
+        nested = {k: _actions(v) for k, v in sub.items()} if isinstance(sub, dict) else None
+        out.append((tuple(a.option_strings), a.dest, a.nargs, a.default, a.help, nested))
+    return out
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_commands_own_parser_is_the_full_parsers(command):
+    full = build_parser()._subparsers._group_actions[0].choices[command]
+    only = build_parser(command)._subparsers._group_actions[0].choices
+    assert list(only) == [command]
+    assert _actions(only[command]) == _actions(full) and only[command].format_help() == full.format_help()
+
+
+def test_usage_errors_read_the_same_with_one_subcommand():
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["evaluate", "x.yaml", "--format", "pdf"], stdout=out, stderr=err, env={}) == 2
+    assert "exportctl evaluate: argument --format: invalid choice: 'pdf'" in err.getvalue()
+    err = io.StringIO()
+    assert main(["evaluat", "x"], stdout=out, stderr=err, env={}) == 2
+    assert "invalid choice: 'evaluat'" in err.getvalue() and "'evaluate'" in err.getvalue()
+
+
+# ---------------------------------------------------------------- closures built on first use
+
+def test_closures_are_built_on_first_call_and_decide_as_before(policy_dir, monkeypatch):
+    from conftest import RS1_POLICY, base_tx, decide
+    from exportctl import compile as C
+
+    built = []
+    real = C.Compiler._now
+    monkeypatch.setattr(C.Compiler, "_now", lambda self, e, scope: built.append(e) or real(self, e, scope))
+    ps = policy_dir({"us-ear/us-ear.policy": RS1_POLICY})
+    assert ps.regimes and built == []                    # compiled regimes, no closure built yet
+    d = decide(ps, base_tx(destination="CN"))
+    n = len(built)
+    assert n >= 1 and d["outcome"] == "license_required"
+    assert decide(ps, base_tx(destination="CN")) == d and len(built) == n     # each built once
+    assert decide(ps, base_tx(destination="GB"))["outcome"] != "license_required"
