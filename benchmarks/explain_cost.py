@@ -2,6 +2,7 @@
 
     python benchmarks/explain_cost.py              # 20,000 transactions, 5 interleaved rounds
     python benchmarks/explain_cost.py --smoke      # 300 transactions, 1 round (CI: checks it runs)
+    python benchmarks/explain_cost.py --instructions --n 200   # instructions under valgrind (no noise)
 
 Generates transactions as benchmarks/scale.py does (the examples with other destinations,
 dates, values and end users), validates them once, then decides them in one process with the
@@ -10,13 +11,22 @@ only this benchmark uses), serialising every decision to JSON as the CLI does. T
 run in interleaved rounds (ABAB...) so that the noise of this 2-core machine falls on both, and
 the result is the ratio of their median throughputs. A second ratio adds the schema validation
 that the CLI does for every record, to show the cost as a share of the whole batch path.
+
+`--instructions` counts instructions instead of seconds (valgrind's callgrind, the same count
+whatever else the machine is doing): four runs of this script that do the same set-up and then
+nothing, the decisions without `checked`, the decisions with it, or the validation; the
+differences are each part's cost and the ratios are those of the throughputs.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import random
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,9 +44,13 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out", metavar="FILE")
+    ap.add_argument("--instructions", action="store_true", help="count instructions under valgrind")
+    ap.add_argument("--phase", choices=["none", "plain", "checked", "validate"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.smoke:
         args.n, args.rounds = 300, 1
+    if args.instructions:
+        return instructions(args)
 
     from exportctl import api, facts
     from exportctl.codegen import compile_fast
@@ -68,6 +82,12 @@ def main(argv=None) -> int:
         return time.perf_counter() - start
 
     decide_all(True)    # warm every epoch and cache once
+    if args.phase:      # one run of --instructions: the same set-up, then only this part
+        if args.phase in ("plain", "checked"):
+            decide_all(args.phase == "checked")
+        elif args.phase == "validate":
+            validate_all()
+        return 0
     rates = {True: [], False: []}
     for _ in range(args.rounds):
         for explain in (False, True):
@@ -83,6 +103,44 @@ def main(argv=None) -> int:
         "decision_throughput_ratio": round(with_x / without, 3),
         "batch_per_s_without_checked": round(whole_without), "batch_per_s_with_checked": round(whole_with),
         "batch_throughput_ratio": round(whole_with / whole_without, 3),
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def instructions(args) -> int:
+    """The four runs of --instructions (two at a time) and the ratios of their differences."""
+    if shutil.which("valgrind") is None:
+        print("--instructions needs valgrind (Debian: apt install valgrind)", file=sys.stderr)
+        return 2
+    subprocess.run([sys.executable, __file__, "--n", "1", "--phase", "none"], check=True)   # fill the policy cache
+
+    def start(phase):
+        return subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                                 __file__, "--n", str(args.n), "--phase", phase],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONHASHSEED": "0"})
+
+    counts = {}
+    for pair in (("none", "plain"), ("checked", "validate")):
+        runs = {phase: start(phase) for phase in pair}
+        for phase, proc in runs.items():
+            err = proc.communicate()[1]
+            m = re.search(r"I\s+refs:\s+([\d,]+)", err)
+            if proc.returncode or m is None:
+                print(f"the {phase} run failed:\n{err[-2000:]}", file=sys.stderr)
+                return 1
+            counts[phase] = int(m.group(1).replace(",", ""))
+    plain, checked = counts["plain"] - counts["none"], counts["checked"] - counts["none"]
+    validate = counts["validate"] - counts["none"]
+    n = args.n
+    result = {
+        "transactions": n, "instructions_per_decision_without_checked": plain // n,
+        "instructions_per_decision_with_checked": checked // n, "instructions_per_record_validation": validate // n,
+        "decision_throughput_ratio": round(plain / checked, 3),
+        "batch_throughput_ratio": round((plain + validate) / (checked + validate), 3),
     }
     print(json.dumps(result, indent=2))
     if args.out:

@@ -44,6 +44,7 @@ import bisect
 import datetime as _dt
 import types
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import ast as A
 from .compile import Compiler, Ctx
@@ -52,6 +53,9 @@ from .evaluate import evaluate as plain_evaluate
 from .explain import FastHints, recorded
 from .semantics import in_force, truth
 from .values import Node
+
+if TYPE_CHECKING:
+    from .emit import Code
 
 __all__ = ["compile_fast", "FastEvaluator"]
 

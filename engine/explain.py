@@ -12,6 +12,7 @@ Conjunct closures are compiled on first use, so a decision that never needs an e
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from dataclasses import dataclass
 
 from . import ast as A
@@ -69,11 +70,17 @@ def conjuncts(e: A.Expr) -> tuple:
     return e.operands if isinstance(e, A.And) else (e,)
 
 
+@functools.lru_cache(maxsize=32)
+def _lines(text: str) -> list:
+    """A policy's lines, split once (every explanation quotes its policy)."""
+    return text.split("\n")
+
+
 def source_of(text: str, span) -> str:
     """The policy text a span covers, white space folded (what the lawyer wrote)."""
     if not span or span.line <= 0 or not span.end_line:
         return ""
-    lines = text.split("\n", span.end_line)
+    lines = _lines(text)
     if span.end_line > len(lines):
         return ""
     if span.line == span.end_line:
