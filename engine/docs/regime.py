@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import ast as A
 from ..explain import source_of
 from .casetables import cases_block
+from .diagrams import regime_map, rule_diagram
 from .markdown import (GENERATED, admonition, cite, code, esc, fence, link_rule, not_encoded_section, period,
                        slug_regime, source_lines, source_link, table)
 
@@ -193,6 +194,12 @@ def regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule: 
     out = [GENERATED, f"# {esc(p.header.title)}\n", _header_block(p, policies, st, source_url)]
     if lay.preamble:
         out.append(lay.preamble + "\n")
+    rmap = regime_map(p)
+    if rmap:
+        out.append("## Map of the rules\n")
+        out.append("Every rule of this regime by the outcome it gives when it stands (most restrictive first); "
+                   "a dotted arrow goes from an exception to the rule it defeats. Select a rule to read it.\n")
+        out.append('<div class="ec-diagram" markdown>\n\n' + rmap + '\n</div>\n')
 
     out.append("## Applicability\n")
     if not p.applies:
@@ -339,6 +346,7 @@ def _rule_block(p: A.Policy, r: A.Rule, cov, results: list, where: dict, anchors
         if r.obliges_none:
             rows.append(f"- none: {esc(r.obliges_none)}")
         out.append("**Obligations when it stands:**\n\n" + "\n".join(rows) + "\n")
+    out.append('<div class="ec-diagram" markdown>\n\n' + rule_diagram(p, r, where) + '\n</div>\n')
     if r.exception_to:
         out.append(f"Exception to {link_rule(r.exception_to, p.regime, where)}: when its condition holds, "
                    "it defeats that rule.\n")
