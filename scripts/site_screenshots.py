@@ -33,8 +33,16 @@ RULE = ("reference/us-ear.html", "ear.chart.ns1")   # a rule with exceptions and
 
 def shoot(page, name: str, full: bool = False) -> None:
     path = OUT / f"site-{name}.png"
+    page.wait_for_timeout(400)   # the header's title changes with a short animation after a scroll
     page.screenshot(path=str(path), full_page=full)
     print(f"wrote {path.relative_to(ROOT)}")
+
+
+def scroll_to(page, element_js: str) -> None:
+    """Scroll down (never up: the theme then shows its "back to top" button) to put the element
+    just below the header."""
+    page.evaluate(f"(() => {{ const e = {element_js}; window.scrollTo(0, 0); "
+                  "window.scrollTo(0, e.getBoundingClientRect().top - 64); }})()")
 
 
 def block_network(page, blocked: list) -> None:
@@ -92,11 +100,9 @@ def main() -> int:
                 page.goto((SITE / "index.html").as_uri())
                 wait_diagrams(page)
                 shoot(page, f"{size}-home")
-                page.locator("#a-decision").scroll_into_view_if_needed()
-                page.evaluate("document.getElementById('a-decision').scrollIntoView()")
+                scroll_to(page, "document.querySelector('.ec-decision')")
                 shoot(page, f"{size}-home-decision")
-                page.locator(".mermaid").first.scroll_into_view_if_needed()
-                page.evaluate("document.querySelector('.mermaid').scrollIntoView({block: 'center'})")
+                scroll_to(page, "document.getElementById('how-a-transaction-becomes-a-decision')")
                 shoot(page, f"{size}-home-flow")
 
                 page.goto((SITE / RULE[0]).as_uri())
@@ -104,12 +110,16 @@ def main() -> int:
                 n, drawn = diagrams_drawn(page)
                 if n == 0 or drawn != n:
                     problems.append(f"{RULE[0]}: {drawn} of {n} diagrams drawn")
-                page.evaluate("document.getElementById('map-of-the-rules').scrollIntoView()")
+                scroll_to(page, "document.getElementById('map-of-the-rules')")
                 shoot(page, f"{size}-regime-map")
                 page.goto((SITE / RULE[0]).as_uri() + "#" + RULE[1])
                 wait_diagrams(page)
-                page.evaluate(f"document.getElementById({RULE[1]!r}).scrollIntoView()")
+                scroll_to(page, f"document.getElementById({RULE[1]!r})")
                 shoot(page, f"{size}-rule")
+                # the rule's diagram: the first one after its heading
+                scroll_to(page, f"(() => {{ let e = document.getElementById({RULE[1]!r}).nextElementSibling; "
+                                "while (e && !e.classList.contains('ec-diagram')) e = e.nextElementSibling; return e; }})()")
+                shoot(page, f"{size}-rule-diagram")
 
                 page.goto((SITE / "reference" / "index.html").as_uri())
                 shoot(page, f"{size}-reference")

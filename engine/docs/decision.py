@@ -5,6 +5,8 @@ beside it; this is the same decision, drawn with the theme.)"""
 
 from __future__ import annotations
 
+import re
+
 from ..render import ADVISORY_WORDS, obligation_line
 from .markdown import OUTCOME_LABEL, cite, code, esc, short_name
 
@@ -18,9 +20,14 @@ ICONS = {
 }
 
 
+def _cls(outcome: str) -> str:
+    """An outcome word as a CSS class name (the stylesheet colours each outcome)."""
+    return "ec-o-" + re.sub(r"[^a-z_]", "", str(outcome))
+
+
 def _badge(outcome: str, words: str | None = None) -> str:
     text = words or OUTCOME_LABEL.get(outcome, outcome)
-    return f'<span class="ec-outcome ec-o-{esc(outcome)}">{ICONS.get(outcome, "")} {esc(text)}</span>'
+    return f'<span class="ec-outcome {_cls(outcome)}">{ICONS.get(outcome, "")} {esc(text)}</span>'
 
 
 def _indent(text: str, n: int = 4) -> str:
@@ -52,11 +59,14 @@ def decision_markdown(d: dict, reference: str = "reference/") -> str:
     if d.get("driven_by"):
         head += " set by " + ", ".join(f"**{esc(names.get(r, r))}**" for r in d["driven_by"])
     head += f" · law as of {esc(d.get('as_of', '?'))} · transaction {code(d.get('transaction', '?'))}"
-    out.append(f'<div class="ec-decision ec-o-{esc(d["outcome"])}" markdown>\n\n{head}\n\n</div>\n')
+    out.append(f'<div class="ec-decision {_cls(d["outcome"])}" markdown>\n\n{head}\n\n</div>\n')
     for w in d.get("warnings") or []:
         out.append(f'!!! warning "Warning"\n    {esc(w.get("message", ""))}\n')
 
-    shown = [r for r in regimes if r["outcome"] != "not_applicable"]
+    # the regimes that set the outcome first, then the others in the decision's order
+    driving = d.get("driven_by") or []
+    shown = sorted((r for r in regimes if r["outcome"] != "not_applicable"),
+                   key=lambda r: (r["regime"] not in driving, not r.get("binding")))
     if shown:
         cards = []
         for r in shown:

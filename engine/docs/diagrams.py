@@ -84,37 +84,37 @@ _STYLES = [
 
 
 def rule_diagram(p: A.Policy, r: A.Rule, where: dict) -> str:
-    """One rule: what it uses (definitions, sets) -> the rule -> its outcome; the exceptions
-    that defeat it; the rule it defeats, if it is an exception itself."""
-    lines = ["flowchart LR"]
+    """One rule, top to bottom: what it uses (definitions, sets) -> the rule -> its outcome, and
+    the exceptions that defeat it; the rule it defeats, if it is an exception itself."""
+    lines = ["flowchart TB"]
     links = []
     lines.append(f"  r[{label(r.id + ': ' + r.title, 90)}]:::rule")
     lines.append(f"  o([{label(_outcome_text(r))}]):::out")
-    lines.append(f"  r -- {label('stands')} --> o")
+    lines.append(f"  r -- {label('when it stands')} --> o")
     defs, sets, other = used_names(r.when, p)
     for i, name in enumerate(defs):
-        lines.append(f"  d{i}[/{label('definition ' + name)}/]:::def")
-        lines.append(f"  d{i} -. {label('used in')} .-> r")
+        lines.append(f"  d{i}[/{label(name)}/]:::def")
+        lines.append(f"  d{i} -.-> r")
         links.append(f"  click d{i} href {_href('#define-' + name)}")
     for i, name in enumerate(sets):
-        lines.append(f"  s{i}[({label('set ' + name)})]:::def")
-        lines.append(f"  s{i} -. {label('used in')} .-> r")
+        lines.append(f"  s{i}[({label(name)})]:::def")
+        lines.append(f"  s{i} -.-> r")
         links.append(f"  click s{i} href {_href('#set-' + name)}")
     aliases = {u.alias: u.regime for u in p.uses}
     for i, (alias, name, kind) in enumerate(other):
         shape = ("[/", "/]") if kind == "define" else ("[(", ")]")
         lines.append(f"  u{i}{shape[0]}{label(alias + '.' + name)}{shape[1]}:::def")
-        lines.append(f"  u{i} -. {label('used in')} .-> r")
+        lines.append(f"  u{i} -.-> r")
         anchor = ("#define-" if kind == "define" else "#set-") + name
         links.append(f"  click u{i} href {_href(page(aliases[alias]) + anchor)}")
     for i, x in enumerate(x for x in p.rules if x.exception_to == r.id):
-        lines.append(f"  e{i}[{label('exception ' + x.id + ': ' + x.title, 70)}]:::exc")
-        lines.append(f"  e{i} == {label('defeats it when it holds')} ==> r")
+        lines.append(f"  e{i}[{label('exception ' + x.id, 70)}]:::exc")
+        lines.append(f"  r -. {label('defeated when it holds')} .-> e{i}")
         links.append(f"  click e{i} href {_href('#' + x.id)}")
     if r.exception_to:
         target = where.get(r.exception_to)
-        lines.append(f"  t[{label('defeats rule ' + r.exception_to)}]:::rule")
-        lines.append(f"  r == {label('when it holds')} ==> t")
+        lines.append(f"  t[{label('rule ' + r.exception_to)}]:::rule")
+        lines.append(f"  r == {label('defeats, when it holds')} ==> t")
         if target is not None:
             href = ("#" if target == p.regime else page(target) + "#") + r.exception_to
             links.append(f"  click t href {_href(href)}")

@@ -197,8 +197,8 @@ def regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule: 
     rmap = regime_map(p)
     if rmap:
         out.append("## Map of the rules\n")
-        out.append("Every rule of this regime by the outcome it gives when it stands (most restrictive first); "
-                   "a dotted arrow goes from an exception to the rule it defeats. Select a rule to read it.\n")
+        out.append("Every rule of this regime by the outcome it gives when it stands, most restrictive first; "
+                   "exceptions (the rules that defeat another) are green. Select a rule to read it.\n")
         out.append('<div class="ec-diagram" markdown>\n\n' + rmap + '\n</div>\n')
 
     out.append("## Applicability\n")
@@ -274,6 +274,9 @@ def regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule: 
 
     if p.rules:
         out.append("## Rules\n")
+        out.append("Each rule's diagram shows above the rule the definitions (slanted boxes) and sets "
+                   "(cylinders) its condition uses, and below it the outcome when it stands and the exceptions "
+                   "that defeat it. Select a box to read it.\n")
         for sec, group in lay.groups(p.rules):
             if sec and sectioned:
                 out.append(f"### {esc(sec)}\n")
