@@ -41,8 +41,8 @@ def shoot(page, name: str, full: bool = False) -> None:
 def scroll_to(page, element_js: str) -> None:
     """Scroll down (never up: the theme then shows its "back to top" button) to put the element
     just below the header."""
-    page.evaluate(f"(() => {{ const e = {element_js}; window.scrollTo(0, 0); "
-                  "window.scrollTo(0, e.getBoundingClientRect().top - 64); }})()")
+    page.evaluate("(() => { const e = %s; window.scrollTo(0, 0); "
+                  "window.scrollTo(0, e.getBoundingClientRect().top - 64); })()" % element_js)
 
 
 def block_network(page, blocked: list) -> None:
@@ -117,8 +117,9 @@ def main() -> int:
                 scroll_to(page, f"document.getElementById({RULE[1]!r})")
                 shoot(page, f"{size}-rule")
                 # the rule's diagram: the first one after its heading
-                scroll_to(page, f"(() => {{ let e = document.getElementById({RULE[1]!r}).nextElementSibling; "
-                                "while (e && !e.classList.contains('ec-diagram')) e = e.nextElementSibling; return e; }})()")
+                scroll_to(page, "(() => { let e = document.getElementById(%r).nextElementSibling; "
+                                "while (e && !e.classList.contains('ec-diagram')) e = e.nextElementSibling; "
+                                "return e; })()" % RULE[1])
                 shoot(page, f"{size}-rule-diagram")
 
                 page.goto((SITE / "reference" / "index.html").as_uri())

@@ -121,9 +121,9 @@ def rule_diagram(p: A.Policy, r: A.Rule, where: dict) -> str:
     return mermaid_block(lines + links + _STYLES)
 
 
-def regime_map(p: A.Policy, per_row: int = 3) -> str:
-    """A regime's rules grouped by outcome, most restrictive first, a few to a row so that the map
-    fits a screen. Ids only, each linked to its rule; exceptions are drawn as exceptions."""
+def regime_map(p: A.Policy, per_row: int = 4) -> str:
+    """A regime's rules grouped by outcome, most restrictive first, in up to `per_row` columns so
+    that the map fits a screen. Ids only, each linked to its rule; exceptions are drawn as exceptions."""
     if not p.rules and not p.conflicts:
         return ""
     groups: dict[str, list] = {}
@@ -138,32 +138,35 @@ def regime_map(p: A.Policy, per_row: int = 3) -> str:
     n = 0
     for gi, (title, members) in enumerate(titled):
         lines.append(f"  subgraph g{gi}[{label(title + f' ({len(members)})')}]")
-        lines.append("    direction LR")
-        for start in range(0, len(members), per_row):
-            row = []
-            for rid, cls in members[start:start + per_row]:
+        lines.append("    direction TB")
+        # columns of rules, each as wide as its own widest id (rows would align every column)
+        per_col = -(-len(members) // min(per_row, len(members)))
+        for start in range(0, len(members), per_col):
+            col = []
+            for rid, cls in members[start:start + per_col]:
                 lines.append(f"    n{n}[{label(rid)}]:::{cls}")
                 links.append(f"  click n{n} href {_href('#' + rid)}")
-                row.append(f"n{n}")
+                col.append(f"n{n}")
                 n += 1
-            if len(row) > 1:
-                lines.append("    " + " ~~~ ".join(row))
+            if len(col) > 1:
+                lines.append("    " + " ~~~ ".join(col))
         lines.append("  end")
     if len(titled) > 1:
         lines.append("  " + " ~~~ ".join(f"g{i}" for i in range(len(titled))))
-    return mermaid_block(lines + links + _STYLES)
+    small = [f"{line},font-size:13px" for line in _STYLES]   # ids only: a smaller type fits more on a screen
+    return mermaid_block(lines + links + small)
 
 
 def flow_diagram(policies: dict, order: list[str]) -> str:
     """How a transaction flows through the regimes to a decision (the home page): one lane per
-    regime, from its jurisdiction to its outcome; binding outcomes combine into the decision."""
+    regime, from its jurisdiction (a regime that does not apply is `not applicable` and stops
+    there) to its outcome; binding outcomes combine into the decision."""
     lines = ["flowchart LR",
              f"  tx[/{label('Transaction (YAML)')}/]",
              f"  v{{{label('valid?')}}}",
              f"  bad[{label('Error: where and what')}]:::out",
              "  tx --> v",
              f"  v -- {label('no')} --> bad",
-             f"  na([{label('not applicable')}])",
              f"  dec[{label('Decision: the most restrictive binding outcome, with questions for the facts that would settle it')}]:::rule",
              f"  adv[{label('Advisory: reported beside the decision')}]:::def"]
     links = []
@@ -174,9 +177,8 @@ def flow_diagram(policies: dict, order: list[str]) -> str:
         n_excs = sum(1 for r in p.rules if r.exception_to)
         lines.append(f"  a{i}[{label(name + ' applies?')}]")
         lines.append(f"  v -- {label('yes')} --> a{i}" if i == 0 else f"  v --> a{i}")
-        lines.append(f"  a{i} -. {label('no')} .-> na")
         lines.append(f"  r{i}[{label(f'{n_rules} rules')}]:::rule")
-        lines.append(f"  a{i} -- {label('applies')} --> r{i}")
+        lines.append(f"  a{i} -- {label('yes')} --> r{i}")
         lines.append(f"  x{i}[{label(f'{n_excs} exception' + ('' if n_excs == 1 else 's'))}]:::exc")
         lines.append(f"  r{i} --> x{i}")
         lines.append(f"  x{i} -- {label('outcome')} --> {'dec' if p.header.binding else 'adv'}")
