@@ -16,6 +16,7 @@ from pygments.token import Error
 
 from exportctl import cases as C
 from exportctl import docs
+from exportctl.docs import markdown as docs_md
 from exportctl.diagnostics import CODES
 from exportctl.highlight import PolicyLexer
 from exportctl.policyset import load
@@ -57,7 +58,7 @@ def rule_section(page: str, rule_id: str) -> str:
 
 def test_pages_lists_every_regime_and_its_changelog(generated):
     assert set(generated) == {"reference/index.md", "reference/demo.md", "reference/demo-changelog.md",
-                              "reference/demo-list.md", "reference/demo-list-changelog.md"}
+                              "reference/demo-list.md", "reference/demo-list-changelog.md", "reference/_flow.md"}
     index = generated["reference/index.md"]
     assert "[`demo`](demo.md)" in index and "[`demo-list`](demo-list.md)" in index
     assert "| [`demo`](demo.md) | Demonstration Export Rules | binding | 3 | 100 % | 7 |" in index
@@ -84,11 +85,11 @@ def test_rule_shows_citation_source_text_and_case_table(generated, policyset):
     # its golden cases: name, facts, expectation, passes
     assert "| Case | Facts | Expected | Passes |" in section
     assert ("| A 9A515 satellite to Canada needs no licence | base `sat_to_br`<br>`destination` = `CA`<br>"
-            "`end_user.country` = `CA` | **does not fire**<br>outcome `no_license_required` | ✅ |") in section
+            "`end_user.country` = `CA` | **does not fire**<br>outcome `no_license_required` | " + docs_md.PASS + " |") in section
     assert ("| A 9A515 satellite to Brazil needs a licence | base `sat_to_br` | **fires**<br>outcome `license_required`"
-            "<br>must not fire `demo.sta`, `demo.embargo` | ✅ |") in section
+            "<br>must not fire `demo.sta`, `demo.embargo` | " + docs_md.PASS + " |") in section
     assert "**near miss**<br>outcome `license_required`<br>also fires `demo.rs1`" in rule_section(page, "demo.sta")
-    assert "❌" not in page
+    assert docs_md.FAIL not in page
 
 
 def test_inline_transaction_case_shows_destination_and_classifications(generated):
@@ -116,8 +117,8 @@ def test_failing_case_shows_a_cross_and_why(policyset, results):
               if r.case.name == "A 9A515 satellite to Brazil needs a licence" else r for r in results]
     out = docs.pages(policyset, broken)
     section = rule_section(out["reference/demo.md"], "demo.rs1")
-    assert "| ❌ demo: expected license\\_required, got no\\_license\\_required |" in section
-    assert "1 ❌" in out["reference/index.md"] or "(1 ❌)" in out["reference/index.md"]
+    assert f"| {docs_md.FAIL} demo: expected license\\_required, got no\\_license\\_required |" in section
+    assert f"(1 {docs_md.FAIL})" in out["reference/index.md"]
     assert "**1 failing**" in out["reference/demo.md"]
 
 

@@ -8,7 +8,10 @@ One module per kind of page, each a pure function (no I/O):
 - formats.py `format_pages`: field tables from the JSON Schemas;
 - cliref.py `cli_page`: every verb and option, from the argparse parser;
 - errors.py `errors_page`: every diagnostic code, with its explanation (engine/explanations.py);
-- examples.py `run_examples`: `<!-- run: exportctl ... -->` in hand-written pages, run;
+- examples.py `run_examples`: `<!-- run: exportctl ... -->` in hand-written pages, run
+  (`run-decision:` draws the decision with decision.py: outcome, a card per regime);
+- diagrams.py: Mermaid diagrams from the AST (a rule, a regime's map, the flow to a decision),
+  every label quoted and escaped so that no policy text becomes diagram syntax;
 - markdown.py: the building blocks, and the names and order of regimes in menus.
 
 `write_reference(policies, out_dir)` (here) is the only function that reads and writes files:

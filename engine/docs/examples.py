@@ -13,7 +13,7 @@ _TITLED_BLOCK = re.compile(r'^(?P<fence>`{3,})[ \t]*[\w+-]+[ \t]+title="(?P<name
                            re.M | re.S)
 
 
-_RUN = re.compile(r"^<!--[ \t]*run(?P<excerpt>-excerpt)?(?:[ \t]+exit=(?P<exit>\d+))?:[ \t]*exportctl[ \t]+(?P<args>.*?)[ \t]*-->[ \t]*$",
+_RUN = re.compile(r"^(?P<indent>[ \t]*)<!--[ \t]*run(?P<excerpt>-excerpt)?(?P<decision>-decision)?(?:[ \t]+exit=(?P<exit>\d+))?:[ \t]*exportctl[ \t]+(?P<args>.*?)[ \t]*-->[ \t]*$",
                   re.M)
 
 
@@ -29,7 +29,9 @@ def run_examples(markdown: str, policies: str | None = None) -> str:
     same title replaces the file; a command may also read what an earlier command wrote).
     `<!-- run exit=1: ... -->` expects that exit code (default 0); another code fails the build.
     `<!-- run-excerpt: exportctl evaluate X --format json -->` shows the decision cut down to the
-    regimes that set its outcome, and the whole decision in a collapsed block. `policies`, when
+    regimes that set its outcome, and the whole decision in a collapsed block.
+    `<!-- run-decision: exportctl evaluate X -->` shows the decision as a person reads it (the
+    outcome, a card per regime, what to do next, the open questions: docs/decision.py). `policies`, when
     given, is passed as `--policies` to the commands that take it and do not name one. Commands
     run as `exportctl` would from a shell (a subprocess, NO_COLOR set, 100 columns)."""
     import os
@@ -62,6 +64,8 @@ def run_examples(markdown: str, policies: str | None = None) -> str:
                                        "not installed; pip install 'exportctl[test]')", "console").rstrip("\n"))
                 pos = m.end()
                 continue
+            if m.group("decision") and "--format" not in argv:
+                argv += ["--format", "json"]
             if policies and argv and argv[0] in takes_policies and "--policies" not in argv:
                 argv += ["--policies", str(Path(policies).resolve())]
             proc = subprocess.run([sys.executable, "-c", "import sys; from exportctl.cli import main; sys.exit(main())",
@@ -72,11 +76,15 @@ def run_examples(markdown: str, policies: str | None = None) -> str:
                                     f"{proc.stdout}{proc.stderr}")
             if m.group("excerpt"):
                 shown = _json_excerpt(args, proc.stdout)
+            elif m.group("decision"):
+                shown = _decision(args, proc.stdout)
             else:
                 text = (proc.stdout.rstrip() + "\n" + proc.stderr.rstrip()).strip("\n")
                 tail = f"\n$ echo $?\n{proc.returncode}" if proc.returncode else ""
                 shown = fence(f"$ exportctl {args}\n{text}{tail}", "console").rstrip("\n")
             out_parts.append(markdown[pos:m.start()])
+            if m.group("indent"):   # inside an admonition or a list: the output is indented as the comment is
+                shown = "\n".join(m.group("indent") + line if line else line for line in shown.split("\n"))
             out_parts.append(shown)
             pos = m.end()
     out_parts.append(markdown[pos:])
@@ -102,6 +110,16 @@ def _example_file(folder: str, name: str) -> Path:
         raise ExampleFailed(f"a code block's title={name!r} is not a plain file name inside the example's folder "
                             "(letters, digits, _ . - and /; no `..` or `.` part, no absolute path): refusing to write it")
     return resolved
+
+
+def _decision(args: str, output: str) -> str:
+    from .decision import decision_markdown
+
+    try:
+        decision = json.loads(output)
+    except json.JSONDecodeError:
+        raise ExampleFailed(f"`exportctl {args}` did not print one JSON document:\n{output}")
+    return decision_markdown(decision)
 
 
 def _json_excerpt(args: str, output: str) -> str:

@@ -23,7 +23,9 @@ OUTCOME_LABEL = {
 }
 
 
-PASS, FAIL = "✅", "❌"
+# The theme's icons (inline SVG from pymdownx.emoji, no font needed), each with a word for screen readers.
+PASS = ':material-check-circle:{ .ec-pass title="passes" }'
+FAIL = ':material-close-circle:{ .ec-fail title="fails" }'
 
 
 SHORT_NAMES = {

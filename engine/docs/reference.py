@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .. import ast as A
 from .casetables import rule_ids
+from .diagrams import flow_diagram
 from .markdown import FAIL, GENERATED, code, esc, period, regime_order, slug_regime, table
 from .regime import regime_page, regime_stats
 
@@ -36,7 +37,8 @@ def pages(policyset, case_results, *, readmes: dict | None = None, bases: dict |
         for rid in sorted(rule_ids(res.case.spec)):
             by_rule.setdefault(rid, []).append(res)
     policies = {p.regime: p for p in policyset.policies}
-    out = {"reference/index.md": _index_page(policyset, policies, cov, case_results)}
+    out = {"reference/index.md": _index_page(policyset, policies, cov, case_results),
+           "reference/_flow.md": GENERATED + flow_diagram(policies, regime_order(policies))}
     for regime in regime_order(policies):
         p = policies[regime]
         out[f"reference/{regime}.md"] = regime_page(p, policies, cov, case_results, by_rule, where,

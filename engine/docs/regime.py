@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import ast as A
 from ..explain import source_of
 from .casetables import cases_block
+from .diagrams import regime_map, rule_diagram
 from .markdown import (GENERATED, admonition, cite, code, esc, fence, link_rule, not_encoded_section, period,
                        slug_regime, source_lines, source_link, table)
 
@@ -193,6 +194,12 @@ def regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule: 
     out = [GENERATED, f"# {esc(p.header.title)}\n", _header_block(p, policies, st, source_url)]
     if lay.preamble:
         out.append(lay.preamble + "\n")
+    rmap = regime_map(p)
+    if rmap:
+        out.append("## Map of the rules\n")
+        out.append("Every rule of this regime by the outcome it gives when it stands, most restrictive first; "
+                   "exceptions (the rules that defeat another) are green. Select a rule to read it.\n")
+        out.append('<div class="ec-diagram" markdown>\n\n' + rmap + '\n</div>\n')
 
     out.append("## Applicability\n")
     if not p.applies:
@@ -267,6 +274,9 @@ def regime_page(p: A.Policy, policies: dict, cov: dict, results: list, by_rule: 
 
     if p.rules:
         out.append("## Rules\n")
+        out.append("Each rule's diagram shows above the rule the definitions (slanted boxes) and sets "
+                   "(cylinders) its condition uses, and below it the outcome when it stands and the exceptions "
+                   "that defeat it. Select a box to read it.\n")
         for sec, group in lay.groups(p.rules):
             if sec and sectioned:
                 out.append(f"### {esc(sec)}\n")
@@ -339,6 +349,7 @@ def _rule_block(p: A.Policy, r: A.Rule, cov, results: list, where: dict, anchors
         if r.obliges_none:
             rows.append(f"- none: {esc(r.obliges_none)}")
         out.append("**Obligations when it stands:**\n\n" + "\n".join(rows) + "\n")
+    out.append('<div class="ec-diagram" markdown>\n\n' + rule_diagram(p, r, where) + '\n</div>\n')
     if r.exception_to:
         out.append(f"Exception to {link_rule(r.exception_to, p.regime, where)}: when its condition holds, "
                    "it defeats that rule.\n")
