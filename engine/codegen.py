@@ -50,7 +50,7 @@ from . import ast as A
 from .compile import Compiler, Ctx
 from .evaluate import CompiledConflict, CompiledRegime, CompiledRule, regime_order, resolve_rule, scope_findings
 from .evaluate import evaluate as plain_evaluate
-from .explain import FastHints, recorded
+from .explain import APPLIED, FastHints, recorded
 from .semantics import in_force, truth
 from .values import Node
 
@@ -81,6 +81,7 @@ class _RegimePlan:
     t_exceptions: list = field(default_factory=list)   # the same, trusting a true fast answer (no `because`)
     exc_fast: list = field(default_factory=list)       # per k: fast functions of its exceptions in force
     w_applies: list = field(default_factory=list)      # reg.applies, wrapped
+    x_applies: list = field(default_factory=list)      # the same, for a decision with its checks (see _wrap_applies)
     w_conflicts: list = field(default_factory=list)    # reg.conflicts, wrapped
     why: dict = field(default_factory=dict)            # rule id -> fast functions of its conjuncts (explain.py)
     rec_why: dict = field(default_factory=dict)        # rule id -> recording functions of its conjuncts
@@ -134,6 +135,8 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
         program.recorders.update((rid, ns[f]) for rid, f in rc.rec_rules.items() if f is not None)
         plan.applies = [ns[f] for f in rc.applies]
         plan.w_applies = [(a, _wrap_applies(ev, program, fn, ns[f])) for (a, fn), f in zip(reg.applies, rc.applies)]
+        plan.x_applies = [(a, _wrap_applies(ev, program, fn, ns[f], ns[r], (reg.id, k), [0]))
+                          for k, ((a, fn), f, r) in enumerate(zip(reg.applies, rc.applies, rc.rec_applies))]
         plan.w_exceptions = [[_wrap_exception(ev, program, x, day) for x in cr.exceptions] for cr in reg.rules]
         plan.t_exceptions = [[_wrap_exception(ev, program, x, day, True) for x in cr.exceptions] for cr in reg.rules]
         plan.exc_fast = [tuple(exceptions[x.id] for x in cr.exceptions if in_force(x.rule.start, x.rule.end, day))
@@ -170,12 +173,30 @@ def _wrap_exception(ev: "FastEvaluator", program: _Program, x, day, trust: bool 
     return CompiledRule(x.rule, cond, x.per_item, [_wrap_exception(ev, program, y, day, trust) for y in x.exceptions])
 
 
-def _wrap_applies(ev: "FastEvaluator", program: _Program, real, fast):
+def _wrap_applies(ev: "FastEvaluator", program: _Program, real, fast, rec=None, key=None, score=None):
+    """An `applies` condition, two-valued first. With `rec` (a decision with its checks): an
+    `applies` that has mostly been false lately is evaluated by its recording function instead,
+    whose reads are kept for the check of a regime that does not apply (one evaluation instead
+    of two); `score` is that history, per `applies`, shared by every decision of the epoch."""
     prime, dates = program.prime, ev._dates
+    strict = ev.strict
 
     def fn(ctx, env):
         tx = ctx.root.data
-        st = fast(tx, dates[tx["date"]])
+        DATE = dates[tx["date"]]
+        if rec is not None and score[0] > 0:
+            mark = len(ctx.reads)
+            v = recorded(rec, ctx, env, DATE, real if strict else None)
+            if v is not None:
+                if v is False:
+                    ctx.cache[(APPLIED,) + key] = ctx.reads[mark:]
+                    score[0] = min(score[0] + 1, 4)
+                else:
+                    score[0] -= 1
+                return v
+        st = fast(tx, DATE)
+        if rec is not None:
+            score[0] = max(score[0] - 1, -4) if st is True else min(score[0] + 1, 4)
         if st is None:
             prime(ctx)
             return real(ctx, env)
@@ -310,7 +331,7 @@ class FastEvaluator:
             self.warmup -= 1
             return plain_evaluate(self.regimes, tx_data, as_of, policy_digest, **options)
         try:
-            regimes = self._regimes_for(tx_data, as_of)
+            regimes = self._regimes_for(tx_data, as_of, options.get("explain", True))
             return plain_evaluate(regimes, tx_data, as_of, policy_digest, **options)
         except Exception as e:
             if self.strict and not isinstance(e, _Fallback):
@@ -318,7 +339,7 @@ class FastEvaluator:
             self.fallbacks += 1
             return plain_evaluate(self.regimes, tx_data, as_of, policy_digest, **options)
 
-    def _regimes_for(self, tx: dict, day: _dt.date) -> dict:
+    def _regimes_for(self, tx: dict, day: _dt.date, explain: bool = True) -> dict:
         """The compiled regimes for one decision: only the rules the fast path did not find false,
         each with a condition that is false where the fast path found it false."""
         DATE = self._date(tx)
@@ -341,7 +362,8 @@ class FastEvaluator:
             rules = [CompiledRule(plan.rules[k].rule,
                                   _wrap_hit(prog, plan.rules[k].cond, by_rule[k], self.strict, recs.get(plan.ids[k]), DATE),
                                   plan.rules[k].per_item, plan.w_exceptions[k]) for k in sorted(by_rule)]
-            out[reg.id] = CompiledRegime(reg.policy, plan.w_applies, rules, reg.all_rules, plan.w_conflicts, reg.digest,
+            out[reg.id] = CompiledRegime(reg.policy, plan.x_applies if explain else plan.w_applies, rules, reg.all_rules,
+                                         plan.w_conflicts, reg.digest,
                                          reg.encodes, reg.explainer,
                                          FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict, plan.checks))
         return out

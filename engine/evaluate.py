@@ -363,46 +363,82 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
     ex = reg.explainer
     if ex is None:
         return []
-    out = []
     p = reg.policy
     fast = reg.fast_why
-    why_not = ex.why_not
-    # the compiled evaluator answers every rule's conjuncts in one call; the closures only where
-    # it met an unknown (and, in strict mode, everywhere, to check it)
-    found = fast.found(ctx.root.data) if fast is not None and fast.checks is not None else None
-    for cr in reg.all_rules.values():
-        r = cr.rule
-        if r.exception_to is not None or r.when is None or not in_force(r.start, r.end, day):
-            continue
-        said = False          # a condition that does not depend on the item is reported once
-        for i, (env, item_id) in enumerate(item_envs if cr.per_item else tx_env):
-            if (r.id, item_id) in seen:
-                continue
-            if found is None:
-                why = why_not(p, r, ctx, env, True, fast)
-            else:
-                j = found.get((r.id, i if cr.per_item else -1), -1)
-                why = None if j == -1 else why_not(p, r, ctx, env, True, fast) if j is None else \
-                    ex.failed(p, r, ctx, env, j, fast)
-                if fast.strict and why != why_not(p, r, ctx, env, True, fast):
-                    raise AssertionError(f"checks of {r.id}: compiled {why!r}, closures {why_not(p, r, ctx, env, True)!r}")
-            if why is None or (said and why["free"]):
-                continue
-            said = said or why["free"]
-            out.append({"rule": r.id, "cite": r.cite or "", "item": item_id, "message": r.title,
-                        "outcome": r.outcome, "failed": why["failed"], "facts": why["facts"]})
+    if fast is not None and fast.checks is not None:
+        # the compiled evaluator answers every rule's conjuncts in one call: only the rules it
+        # found false are visited, the closures only where it met an unknown
+        out = _found_checks(reg, ctx, day, item_envs, seen, fast.found(ctx.root.data), fast)
+        if fast.strict:           # tests: the closures alone must find the same
+            slow = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, None)
+            if sorted(out, key=_check_order) != sorted(slow, key=_check_order):
+                raise AssertionError(f"{reg.id}: compiled checks {out!r}, closures {slow!r}")
+    else:
+        out = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, fast)
     for cr, env, item_id in fired:
         for x in reg.all_rules[cr.id].exceptions:
             r = x.rule
             if r.when is None or not in_force(r.start, r.end, day):
                 continue
-            why = ex.why_not(p, r, ctx, env, gated=False, fast=reg.fast_why)
+            why = ex.why_not(p, r, ctx, env, gated=False, fast=fast)
             if why is not None:
                 out.append({"rule": r.id, "cite": r.cite or "", "item": item_id, "message": r.title,
                             "outcome": r.outcome, "exception_to": cr.id,
                             **({"authorization": r.authorization} if r.authorization else {}),
                             "failed": why["failed"], "facts": why["facts"]})
-    out.sort(key=lambda c: (c.get("exception_to") is None, c["item"] or "", c["rule"]))
+    out.sort(key=_check_order)
+    return out
+
+
+def _check_order(c: dict):
+    return (c.get("exception_to") is None, c["item"] or "", c["rule"])
+
+
+def _check(r: A.Rule, item_id, why: dict) -> dict:
+    return {"rule": r.id, "cite": r.cite or "", "item": item_id, "message": r.title, "outcome": r.outcome,
+            "failed": why["failed"], "facts": why["facts"]}
+
+
+def _rule_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, fast) -> list:
+    """Every top-level rule in force at every item (or once) asked why it did not fire."""
+    out = []
+    p, why_not = reg.policy, reg.explainer.why_not
+    for cr in reg.all_rules.values():
+        r = cr.rule
+        if r.exception_to is not None or r.when is None or not in_force(r.start, r.end, day):
+            continue
+        said = False          # a condition that does not depend on the item is reported once
+        for env, item_id in (item_envs if cr.per_item else tx_env):
+            if (r.id, item_id) in seen:
+                continue
+            why = why_not(p, r, ctx, env, True, fast)
+            if why is None or (said and why["free"]):
+                continue
+            said = said or why["free"]
+            out.append(_check(r, item_id, why))
+    return out
+
+
+def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, found: dict, fast) -> list:
+    """`_rule_checks` from the compiled checks' answers (explain.FastHints.found): the same
+    entries, visiting only the rules that have a false (or unknown) condition."""
+    out = []
+    p, ex = reg.policy, reg.explainer
+    said: set = set()
+    rules = reg.all_rules
+    for (rid, i), j in found.items():        # per rule, items in order: as _rule_checks visits them
+        r = rules[rid].rule
+        if not in_force(r.start, r.end, day):
+            continue
+        env, item_id = item_envs[i] if i >= 0 else ({}, None)
+        if (rid, item_id) in seen:
+            continue
+        why = ex.why_not(p, r, ctx, env, True, fast) if j is None else ex.failed(p, r, ctx, env, j, fast)
+        if why is None or (why["free"] and rid in said):
+            continue
+        if why["free"]:
+            said.add(rid)
+        out.append(_check(r, item_id, why))
     return out
 
 

@@ -21,6 +21,11 @@ from .runtime import UNKNOWN_ERRORS
 from .semantics import truth
 
 
+APPLIED = "exportctl-applies-reads"
+"""ctx.cache key prefix: (APPLIED, regime, k) -> what the kth `applies` of a regime read, when
+the compiled evaluator recorded it while deciding (codegen)."""
+
+
 @dataclass
 class FastHints:
     """What the compiled evaluator lends one decision's explanations (codegen.py): each rule's
@@ -162,6 +167,9 @@ class Explainer:
             hit = self._rules[key] = (source_of(policy.text, applies.condition.span),
                                       self.comp.expr(applies.condition, Scope(self.comp, policy, frozenset())))
         text, fn = hit
+        kept = ctx.cache.get((APPLIED, policy.regime, k))      # recorded while deciding (codegen)
+        if kept is not None:
+            return {"failed": text, "facts": facts_of(kept)}
         ctx.reads = []
         if fast is not None and k < len(fast.rec_applies):
             if recorded(fast.rec_applies[k], ctx, {}, fast.DATE, fn if fast.strict else None) is None:
