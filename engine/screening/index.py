@@ -32,12 +32,14 @@ class Index:
         self.scorer = Scorer(params)
         self.entries = list(entries)
         self.names = []                        # per entry: its Name variants
+        self.prepared = []                     # per entry: its variants ready to score (match.Prepared)
         self.keys: dict[str, set] = {}
         for k, e in enumerate(self.entries):
             variants = []
             for n in e.names:
                 variants.extend(self.norm.variants(n))
             self.names.append(variants)
+            self.prepared.append([self.scorer.prepared(v.tokens, v.script == "han") for v in variants])
             for vi, v in enumerate(variants):
                 for key in self.keys_of(v.tokens):
                     self.keys.setdefault(key, set()).add((k, vi))
@@ -101,21 +103,28 @@ class Index:
         by_entry: dict = {}
         for k, vi in self.candidates(variants):
             by_entry.setdefault(k, []).append(vi)
+        scorer = self.scorer
+        queries = [(qv, scorer.prepared(qv.tokens, qv.script == "han"), {}) for qv in variants]
         for k, vis in by_entry.items():
             e = self.entries[k]
             if day is not None and not e.in_force(day):
                 continue
+            penalty = bool(country and e.countries and country not in e.countries)
+            # a pair whose score cannot reach the floor (after the country penalty) is not
+            # scored: it could be neither a hit nor the best pair of one (the margin covers rounding)
+            need = floor + (self.params.country_mismatch_penalty if penalty else 0.0) - 1e-6 if floor > 0 else -1.0
             best = None
-            for qv in variants:
+            for qv, qp, memo in queries:
                 for vi in vis:
-                    ev = self.names[k][vi]
-                    s, pairs = self.scorer.score(qv.tokens, ev.tokens, qv.script == "han", ev.script == "han")
+                    ep = self.prepared[k][vi]
+                    if scorer.bound(qp, ep, memo) < need:
+                        continue
+                    s, pairs = scorer.score_prepared(qp, ep, memo)
                     if best is None or s > best[0]:
-                        best = (s, qv.text, ev.text, pairs)
+                        best = (s, qv.text, self.names[k][vi].text, pairs)
             if best is None:
                 continue
             s, qn, en, pairs = best
-            penalty = bool(country and e.countries and country not in e.countries)
             if penalty:
                 s = max(0.0, s - self.params.country_mismatch_penalty)
             if s >= floor:
