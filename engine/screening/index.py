@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .match import MAX_RUN, Scorer
 from .names import Normaliser, is_number
+
+
+@lru_cache(maxsize=65536)
+def _deletions(t: str) -> tuple:
+    """The keys of a word's one-letter misspellings: the word with one letter deleted (words of
+    5 letters or more, not numbers)."""
+    if len(t) >= 5 and not is_number(t):
+        return tuple("~" + t[:i] + t[i + 1:] for i in range(len(t)))
+    return ()
 
 
 @dataclass(frozen=True)
@@ -51,28 +61,29 @@ class Index:
         out = set()
         for t in distinct or toks:
             out.add(t)
-            if len(t) >= 5 and not is_number(t):
-                out.update("~" + t[:i] + t[i + 1:] for i in range(len(t)))
+            out.update(_deletions(t))
+        nums = [is_number(t) for t in toks]
+        amin = self.params.acronym_min
         for n in range(2, MAX_RUN + 1):
             for i in range(len(toks) - n + 1):
-                run = toks[i:i + n]
-                if any(is_number(t) for t in run):
+                if True in nums[i:i + n]:
                     continue
+                run = toks[i:i + n]
                 if any(t not in generic for t in run):
                     out.add("".join(run))
-                if n >= self.params.acronym_min:
-                    out.add("".join(t[0] for t in run))
+                if n >= amin:
+                    out.add("".join([t[0] for t in run]))
         return out
 
     def _lookup_keys(self, toks: tuple) -> set:
         keys = self.keys_of(toks)
         # a party token may be the run-together or the initials of an entry's words, and vice versa
-        keys.update(t for t in toks)
+        keys.update(toks)
         # a word the lists hold as written is not looked up by its misspellings (they would
         # bring in every entry with a word one letter away)
         for t in toks:
             if t in self.keys:
-                keys.difference_update("~" + t[:i] + t[i + 1:] for i in range(len(t)))
+                keys.difference_update(_deletions(t) or ["~" + t[:i] + t[i + 1:] for i in range(len(t))])
         return keys
 
     def candidates(self, names: list) -> set:
@@ -104,7 +115,7 @@ class Index:
         for k, vi in self.candidates(variants):
             by_entry.setdefault(k, []).append(vi)
         scorer = self.scorer
-        queries = [(qv, scorer.prepared(qv.tokens, qv.script == "han"), {}) for qv in variants]
+        queries = [(qv, scorer.prepared(qv.tokens, qv.script == "han"), {}, {}) for qv in variants]
         for k, vis in by_entry.items():
             e = self.entries[k]
             if day is not None and not e.in_force(day):
@@ -114,10 +125,10 @@ class Index:
             # scored: it could be neither a hit nor the best pair of one (the margin covers rounding)
             need = floor + (self.params.country_mismatch_penalty if penalty else 0.0) - 1e-6 if floor > 0 else -1.0
             best = None
-            for qv, qp, memo in queries:
+            for qv, qp, memo, words in queries:
                 for vi in vis:
                     ep = self.prepared[k][vi]
-                    if scorer.bound(qp, ep, memo) < need:
+                    if scorer.bound(qp, ep, words) < need:
                         continue
                     s, pairs = scorer.score_prepared(qp, ep, memo)
                     if best is None or s > best[0]:

@@ -61,7 +61,8 @@ class Prepared:
     once (a listed name's when the list is indexed, a party's once per search) instead of for
     every pair scored."""
 
-    __slots__ = ("toks", "han", "w", "d", "wsum", "dsum", "runs", "set", "nums", "first", "last4")
+    __slots__ = ("toks", "han", "w", "d", "wsum", "dsum", "runs", "set", "nums", "first", "last4",
+                 "runkeys", "runwords", "loose", "_sums")
 
     def __init__(self, scorer: "Scorer", toks: tuple, han: bool):
         self.toks = toks
@@ -81,6 +82,21 @@ class Prepared:
             self.first.setdefault(t[0], []).append(j)
             if len(t) >= 4:
                 self.last4.setdefault(t[-1], []).append(j)
+        p = scorer.p
+        # what Scorer._run_match needs before it can find anything: a word the other side's
+        # runs are written together or abbreviated as, or a long distinctive word (loosely)
+        self.runkeys = frozenset(self.runs.joined) | frozenset(k for k in self.runs.initials if len(k) >= p.acronym_min)
+        self.runwords = tuple((i, t) for i, t in enumerate(toks) if not is_number(t))
+        self.loose = frozenset(i for i, t in self.runwords if len(t) >= 6 and t not in p.generic_words)
+        self._sums: dict = {}
+
+    def sums(self, mask: int) -> tuple:
+        """(weight, distinctive weight) of the tokens in `mask`."""
+        got = self._sums.get(mask)
+        if got is None:
+            got = self._sums[mask] = (sum(w for i, w in enumerate(self.w) if mask >> i & 1),
+                                      sum(d for i, d in enumerate(self.d) if mask >> i & 1))
+        return got
 
     def partners(self, a: str) -> list:
         """The positions of the tokens that `a` may pair with (a superset of those it pairs with)."""
@@ -245,42 +261,64 @@ class Scorer:
             got = memo[b] = self._run_match(b, qp.runs, qp.han)
         return got
 
-    def bound(self, qp: Prepared, ep: Prepared, memo: dict | None = None) -> float:
+    def bound(self, qp: Prepared, ep: Prepared, memo: dict) -> float:
         """An upper bound of `score_prepared(qp, ep)[0]`, cheaper to get: every token that could
-        pair with anything counted as wholly matched (similarities are at most 1, and a token
-        is used once). A pair whose bound is below the floor need not be scored."""
+        pair with anything counted as wholly matched (similarities are at most 1, weights at
+        least 0: matching.schema.json; a token is used once). A pair whose bound is below the
+        floor need not be scored. `memo` (one per party name): what each entry word pairs with
+        in the party's name, as bit masks."""
         q, e = qp.toks, ep.toks
-        pair = self.pair
-        pq: set = set()
-        pe: set = set()
-        re_ = ep.runs
-        joined, initials = re_.joined, re_.initials
-        loose = ep.han
-        amin, generic = self.p.acronym_min, self.p.generic_words
-        for i, a in enumerate(q):
-            for j in ep.partners(a):
-                if pair(a, e[j])[0]:
-                    pq.add(i)
-                    pe.add(j)
-            # _run_match finds nothing unless one of these holds
-            if a in joined or (len(a) >= amin and a in initials) or (loose and len(a) >= 6 and a not in generic):
-                for _, j, n, _ in self._run_match(a, re_, loose):
-                    pq.add(i)
-                    pe.update(range(j, j + n))
-        joined, initials, loose = qp.runs.joined, qp.runs.initials, qp.han
+        mq = 0              # party tokens that may pair
+        me = 0              # entry tokens that may pair
         for j, b in enumerate(e):
-            if b in joined or (len(b) >= amin and b in initials) or (loose and len(b) >= 6 and b not in generic):
-                for _, i, n, _ in self._party_runs(b, qp, memo):
-                    pe.add(j)
-                    pq.update(range(i, i + n))
+            got = memo.get(b)
+            if got is None:
+                got = memo[b] = self._word_in(b, qp)
+            if got[1]:
+                mq |= got[0]
+                me |= 1 << j
+        if qp.runwords:
+            # a party word that may be the run-together or the initials of entry words
+            re_ = ep.runs
+            loose = ep.han
+            keys = ep.runkeys
+            for i, a in qp.runwords:
+                if a in keys or (loose and i in qp.loose):
+                    for _, j, n, _ in self._run_match(a, re_, loose):
+                        mq |= 1 << i
+                        me |= ((1 << n) - 1) << j
         total = qp.wsum + ep.wsum
         if not total:
             return 0.0
-        wq, we = qp.w, ep.w
-        score = (sum(wq[i] for i in pq) + sum(we[j] for j in pe)) / total
+        wq, dq = qp.sums(mq)
+        we = de = 0.0
+        w, d = ep.w, ep.d
+        j = 0
+        while me:
+            if me & 1:
+                we += w[j]
+                de += d[j]
+            me >>= 1
+            j += 1
+        score = (wq + we) / total
         if qp.dsum and ep.dsum:
-            dq, de = qp.d, ep.d
-            score = min(score, (sum(dq[i] for i in pq) + sum(de[j] for j in pe)) / (qp.dsum + ep.dsum))
+            score = min(score, (dq + de) / (qp.dsum + ep.dsum))
         if qp.nums and ep.nums and qp.nums != ep.nums:
             score = min(score, self.p.number_mismatch_cap)
         return score
+
+    def _word_in(self, b: str, qp: Prepared) -> tuple:
+        """(mask of the party tokens an entry word may pair with, whether it pairs at all): on
+        its own (Scorer.pair), or with a run of the party's words."""
+        mask = 0
+        for i in qp.partners(b):
+            if self.pair(qp.toks[i], b)[0]:
+                mask |= 1 << i
+        hit = mask != 0
+        runs = qp.runs
+        if b in runs.joined or (len(b) >= self.p.acronym_min and b in runs.initials) or \
+                (qp.han and len(b) >= 6 and b not in self.p.generic_words):
+            for _, i, n, _ in self._run_match(b, runs, qp.han):
+                hit = True
+                mask |= ((1 << n) - 1) << i
+        return mask, hit

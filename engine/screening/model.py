@@ -137,7 +137,13 @@ class Lists:
 
     @property
     def digest(self) -> str:
-        """One digest over the list data, the parameters and the good-guy records used."""
+        """One digest over the list data, the parameters and the good-guy records used
+        (worked out again only when one of them changed: every decision shows it)."""
+        key = (tuple((d.file, d.digest) for d in self.datasets), self.params and self.params.digest,
+               self.good_guys_digest)
+        got = self.__dict__.get("_digest")
+        if got is not None and got[0] == key:
+            return got[1]
         h = hashlib.sha256()
         for d in sorted(self.datasets, key=lambda d: d.file):
             h.update(f"{Path(d.file).name}\0{d.digest}\0".encode())
@@ -145,7 +151,8 @@ class Lists:
             h.update(f"{PARAMS_FILE}\0{self.params.digest}\0".encode())
         if self.good_guys_digest:
             h.update(f"{GOOD_GUYS_FILE}\0{self.good_guys_digest}\0".encode())
-        return "sha256:" + h.hexdigest()
+        self.__dict__["_digest"] = (key, "sha256:" + h.hexdigest())
+        return self.__dict__["_digest"][1]
 
     def index(self):
         if self._index is None:
