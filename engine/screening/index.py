@@ -53,7 +53,6 @@ class Index:
             for vi, v in enumerate(variants):
                 for key in self.keys_of(v.tokens):
                     self.keys.setdefault(key, set()).add((k, vi))
-        self.common = max(20, len(self.entries) // 500)
 
     def keys_of(self, toks: tuple) -> set:
         generic = self.params.generic_words
@@ -87,20 +86,16 @@ class Index:
         return keys
 
     def candidates(self, names: list) -> set:
-        """(entry, name variant) pairs sharing a key with the names. A key that many entries share (more than
-        `common`, 0.2 % of the entries but at least 20) is a common word of this list: it is used
-        only when the names have no rarer key, so a common word does not make every entry a
-        candidate (the run-together keys of a name's word pairs stay rare)."""
+        """(entry, name variant) pairs sharing a key with the names. Every key counts, common
+        ones too: a name of common words ("西大技凤", xi da ji feng) may be a listed name in
+        another order, and the bound (Scorer.bound) makes the extra candidates cheap to drop."""
         found: set = set()
-        posts = []
+        keys = self.keys
         for n in names:
             for key in self._lookup_keys(n.tokens):
-                hit = self.keys.get(key)
+                hit = keys.get(key)
                 if hit:
-                    posts.append(hit)
-        rare = [p for p in posts if len(p) <= self.common]
-        for p in rare or sorted(posts, key=len)[:1]:
-            found |= p
+                    found |= hit
         return found
 
     def search(self, names: list, day: _dt.date | None, country: str | None = None,
@@ -128,7 +123,7 @@ class Index:
             for qv, qp, memo, words in queries:
                 for vi in vis:
                     ep = self.prepared[k][vi]
-                    if scorer.bound(qp, ep, words) < need:
+                    if scorer.bound(qp, ep, words, need) < need:
                         continue
                     s, pairs = scorer.score_prepared(qp, ep, memo)
                     if best is None or s > best[0]:

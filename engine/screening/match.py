@@ -62,7 +62,7 @@ class Prepared:
     every pair scored."""
 
     __slots__ = ("toks", "han", "w", "d", "wsum", "dsum", "runs", "set", "nums", "first", "last4",
-                 "runkeys", "runwords", "loose", "_sums")
+                 "runkeys", "runwords", "runset", "loose", "order", "_sums")
 
     def __init__(self, scorer: "Scorer", toks: tuple, han: bool):
         self.toks = toks
@@ -87,7 +87,10 @@ class Prepared:
         # runs are written together or abbreviated as, or a long distinctive word (loosely)
         self.runkeys = frozenset(self.runs.joined) | frozenset(k for k in self.runs.initials if len(k) >= p.acronym_min)
         self.runwords = tuple((i, t) for i, t in enumerate(toks) if not is_number(t))
+        self.runset = frozenset(t for _, t in self.runwords)
         self.loose = frozenset(i for i, t in self.runwords if len(t) >= 6 and t not in p.generic_words)
+        # the heaviest words first: a bound gives up soonest when they pair with nothing
+        self.order = tuple(sorted(range(len(toks)), key=lambda j: (-self.d[j], -self.w[j], j)))
         self._sums: dict = {}
 
     def sums(self, mask: int) -> tuple:
@@ -261,23 +264,20 @@ class Scorer:
             got = memo[b] = self._run_match(b, qp.runs, qp.han)
         return got
 
-    def bound(self, qp: Prepared, ep: Prepared, memo: dict) -> float:
+    def bound(self, qp: Prepared, ep: Prepared, memo: dict, need: float = 0.0) -> float:
         """An upper bound of `score_prepared(qp, ep)[0]`, cheaper to get: every token that could
         pair with anything counted as wholly matched (similarities are at most 1, weights at
         least 0: matching.schema.json; a token is used once). A pair whose bound is below the
         floor need not be scored. `memo` (one per party name): what each entry word pairs with
-        in the party's name, as bit masks."""
-        q, e = qp.toks, ep.toks
+        in the party's name, as bit masks. Stops early, with a bound below `need`, once the
+        entry words that pair with nothing already keep the score below `need`."""
+        total = qp.wsum + ep.wsum
+        if not total:
+            return 0.0
+        e = ep.toks
         mq = 0              # party tokens that may pair
         me = 0              # entry tokens that may pair
-        for j, b in enumerate(e):
-            got = memo.get(b)
-            if got is None:
-                got = memo[b] = self._word_in(b, qp)
-            if got[1]:
-                mq |= got[0]
-                me |= 1 << j
-        if qp.runwords:
+        if qp.runwords and (ep.han or not qp.runset.isdisjoint(ep.runkeys)):
             # a party word that may be the run-together or the initials of entry words
             re_ = ep.runs
             loose = ep.han
@@ -287,12 +287,29 @@ class Scorer:
                     for _, j, n, _ in self._run_match(a, re_, loose):
                         mq |= 1 << i
                         me |= ((1 << n) - 1) << j
-        total = qp.wsum + ep.wsum
-        if not total:
-            return 0.0
+        both = bool(qp.dsum and ep.dsum)
+        dtotal = qp.dsum + ep.dsum
+        w, d = ep.w, ep.d
+        kept_w, kept_d = total, dtotal
+        for j in ep.order:
+            if me >> j & 1:
+                continue
+            b = e[j]
+            got = memo.get(b)
+            if got is None:
+                got = memo[b] = self._word_in(b, qp)
+            if got[1]:
+                mq |= got[0]
+                me |= 1 << j
+            else:
+                kept_w -= w[j]
+                kept_d -= d[j]
+                if kept_w < need * total:
+                    return kept_w / total
+                if both and kept_d < need * dtotal:
+                    return kept_d / dtotal
         wq, dq = qp.sums(mq)
         we = de = 0.0
-        w, d = ep.w, ep.d
         j = 0
         while me:
             if me & 1:
@@ -301,8 +318,8 @@ class Scorer:
             me >>= 1
             j += 1
         score = (wq + we) / total
-        if qp.dsum and ep.dsum:
-            score = min(score, (dq + de) / (qp.dsum + ep.dsum))
+        if both:
+            score = min(score, (dq + de) / dtotal)
         if qp.nums and ep.nums and qp.nums != ep.nums:
             score = min(score, self.p.number_mismatch_cap)
         return score
@@ -311,9 +328,15 @@ class Scorer:
         """(mask of the party tokens an entry word may pair with, whether it pairs at all): on
         its own (Scorer.pair), or with a run of the party's words."""
         mask = 0
-        for i in qp.partners(b):
-            if self.pair(qp.toks[i], b)[0]:
+        toks = qp.toks
+        pair = self.pair
+        for i in qp.first.get(b[0], ()):
+            if pair(toks[i], b)[0]:
                 mask |= 1 << i
+        if len(b) >= 4:
+            for i in qp.last4.get(b[-1], ()):
+                if not mask >> i & 1 and pair(toks[i], b)[0]:
+                    mask |= 1 << i
         hit = mask != 0
         runs = qp.runs
         if b in runs.joined or (len(b) >= self.p.acronym_min and b in runs.initials) or \
