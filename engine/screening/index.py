@@ -4,7 +4,9 @@ share a key with it, not with every entry.
 Keys of a name: its distinctive tokens (generic words only when a name has nothing else), each
 such token with one letter deleted (a typo still meets its original), the words of every short
 run written together ("zhu hai" meets "zhuhai"), and the initials of every run of at least
-`acronym_min` words ("cast" meets "China Academy of Space Technology"). A candidate is then scored in full (match.Scorer)."""
+`acronym_min` words ("cast" meets "China Academy of Space Technology"). Every key counts, so
+the index finds what a scan of every entry finds (tests/test_screening_index.py); a candidate
+whose score bound (match.Scorer.bound) reaches the floor is then scored in full."""
 
 from __future__ import annotations
 

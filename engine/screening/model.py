@@ -269,6 +269,7 @@ def lists_folder(policies_root: Path) -> Path:
 
 
 _CACHE: dict = {}
+_RECENT: dict = {}
 
 
 def load(policies_root: Path, good_guys: str | Path | None = None) -> Lists | None:
@@ -276,12 +277,12 @@ def load(policies_root: Path, good_guys: str | Path | None = None) -> Lists | No
     without lists is not screened. Cached per folder and file stamps."""
     import time
 
-    folder = lists_folder(policies_root)
-    quick = _CACHE.get(("recent", str(folder), str(good_guys)))
+    quick = _RECENT.get((policies_root, good_guys))     # every decision asks: no paths built
     if quick is not None and time.monotonic() - quick[0] < RECHECK_SECONDS:
         return quick[1]
+    folder = lists_folder(policies_root)
     got = _load(folder, good_guys)
-    _CACHE[("recent", str(folder), str(good_guys))] = (time.monotonic(), got)
+    _RECENT[(policies_root, good_guys)] = (time.monotonic(), got)
     return got
 
 
