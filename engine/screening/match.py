@@ -31,11 +31,12 @@ class _Runs:
     def __init__(self, toks: tuple):
         self.joined: dict = {}
         self.initials: dict = {}
+        nums = [is_number(t) for t in toks]
         for n in range(2, MAX_RUN + 1):
             for j in range(len(toks) - n + 1):
-                run = toks[j:j + n]
-                if any(is_number(t) for t in run):
+                if True in nums[j:j + n]:
                     continue
+                run = toks[j:j + n]
                 self.joined.setdefault("".join(run), []).append((j, n))
                 self.initials.setdefault("".join(t[0] for t in run), []).append((j, n))
 
