@@ -4,15 +4,27 @@ share a key with it, not with every entry.
 Keys of a name: its distinctive tokens (generic words only when a name has nothing else), each
 such token with one letter deleted (a typo still meets its original), the words of every short
 run written together ("zhu hai" meets "zhuhai"), and the initials of every run of at least
-`acronym_min` words ("cast" meets "China Academy of Space Technology"). A candidate is then scored in full (match.Scorer)."""
+`acronym_min` words ("cast" meets "China Academy of Space Technology"). Every key counts, so
+the index finds what a scan of every entry finds (tests/test_screening_index.py); a candidate
+whose score bound (match.Scorer.bound) reaches the floor is then scored in full."""
 
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .match import MAX_RUN, Scorer
 from .names import Normaliser, is_number
+
+
+@lru_cache(maxsize=65536)
+def _deletions(t: str) -> tuple:
+    """The keys of a word's one-letter misspellings: the word with one letter deleted (words of
+    5 letters or more, not numbers)."""
+    if len(t) >= 5 and not is_number(t):
+        return tuple("~" + t[:i] + t[i + 1:] for i in range(len(t)))
+    return ()
 
 
 @dataclass(frozen=True)
@@ -32,16 +44,17 @@ class Index:
         self.scorer = Scorer(params)
         self.entries = list(entries)
         self.names = []                        # per entry: its Name variants
+        self.prepared = []                     # per entry: its variants ready to score (match.Prepared)
         self.keys: dict[str, set] = {}
         for k, e in enumerate(self.entries):
             variants = []
             for n in e.names:
                 variants.extend(self.norm.variants(n))
             self.names.append(variants)
+            self.prepared.append([self.scorer.prepared(v.tokens, v.script == "han") for v in variants])
             for vi, v in enumerate(variants):
                 for key in self.keys_of(v.tokens):
                     self.keys.setdefault(key, set()).add((k, vi))
-        self.common = max(20, len(self.entries) // 500)
 
     def keys_of(self, toks: tuple) -> set:
         generic = self.params.generic_words
@@ -49,45 +62,42 @@ class Index:
         out = set()
         for t in distinct or toks:
             out.add(t)
-            if len(t) >= 5 and not is_number(t):
-                out.update("~" + t[:i] + t[i + 1:] for i in range(len(t)))
+            out.update(_deletions(t))
+        nums = [is_number(t) for t in toks]
+        amin = self.params.acronym_min
         for n in range(2, MAX_RUN + 1):
             for i in range(len(toks) - n + 1):
-                run = toks[i:i + n]
-                if any(is_number(t) for t in run):
+                if True in nums[i:i + n]:
                     continue
+                run = toks[i:i + n]
                 if any(t not in generic for t in run):
                     out.add("".join(run))
-                if n >= self.params.acronym_min:
-                    out.add("".join(t[0] for t in run))
+                if n >= amin:
+                    out.add("".join([t[0] for t in run]))
         return out
 
     def _lookup_keys(self, toks: tuple) -> set:
         keys = self.keys_of(toks)
         # a party token may be the run-together or the initials of an entry's words, and vice versa
-        keys.update(t for t in toks)
+        keys.update(toks)
         # a word the lists hold as written is not looked up by its misspellings (they would
         # bring in every entry with a word one letter away)
         for t in toks:
             if t in self.keys:
-                keys.difference_update("~" + t[:i] + t[i + 1:] for i in range(len(t)))
+                keys.difference_update(_deletions(t) or ["~" + t[:i] + t[i + 1:] for i in range(len(t))])
         return keys
 
     def candidates(self, names: list) -> set:
-        """(entry, name variant) pairs sharing a key with the names. A key that many entries share (more than
-        `common`, 0.2 % of the entries but at least 20) is a common word of this list: it is used
-        only when the names have no rarer key, so a common word does not make every entry a
-        candidate (the run-together keys of a name's word pairs stay rare)."""
+        """(entry, name variant) pairs sharing a key with the names. Every key counts, common
+        ones too: a name of common words ("西大技凤", xi da ji feng) may be a listed name in
+        another order, and the bound (Scorer.bound) makes the extra candidates cheap to drop."""
         found: set = set()
-        posts = []
+        keys = self.keys
         for n in names:
             for key in self._lookup_keys(n.tokens):
-                hit = self.keys.get(key)
+                hit = keys.get(key)
                 if hit:
-                    posts.append(hit)
-        rare = [p for p in posts if len(p) <= self.common]
-        for p in rare or sorted(posts, key=len)[:1]:
-            found |= p
+                    found |= hit
         return found
 
     def search(self, names: list, day: _dt.date | None, country: str | None = None,
@@ -101,21 +111,28 @@ class Index:
         by_entry: dict = {}
         for k, vi in self.candidates(variants):
             by_entry.setdefault(k, []).append(vi)
+        scorer = self.scorer
+        queries = [(qv, scorer.prepared(qv.tokens, qv.script == "han"), {}, {}) for qv in variants]
         for k, vis in by_entry.items():
             e = self.entries[k]
             if day is not None and not e.in_force(day):
                 continue
+            penalty = bool(country and e.countries and country not in e.countries)
+            # a pair whose score cannot reach the floor (after the country penalty) is not
+            # scored: it could be neither a hit nor the best pair of one (the margin covers rounding)
+            need = floor + (self.params.country_mismatch_penalty if penalty else 0.0) - 1e-6 if floor > 0 else -1.0
             best = None
-            for qv in variants:
+            for qv, qp, memo, words in queries:
                 for vi in vis:
-                    ev = self.names[k][vi]
-                    s, pairs = self.scorer.score(qv.tokens, ev.tokens, qv.script == "han", ev.script == "han")
+                    ep = self.prepared[k][vi]
+                    if scorer.bound(qp, ep, words, need) < need:
+                        continue
+                    s, pairs = scorer.score_prepared(qp, ep, memo)
                     if best is None or s > best[0]:
-                        best = (s, qv.text, ev.text, pairs)
+                        best = (s, qv.text, self.names[k][vi].text, pairs)
             if best is None:
                 continue
             s, qn, en, pairs = best
-            penalty = bool(country and e.countries and country not in e.countries)
             if penalty:
                 s = max(0.0, s - self.params.country_mismatch_penalty)
             if s >= floor:

@@ -31,11 +31,12 @@ class _Runs:
     def __init__(self, toks: tuple):
         self.joined: dict = {}
         self.initials: dict = {}
+        nums = [is_number(t) for t in toks]
         for n in range(2, MAX_RUN + 1):
             for j in range(len(toks) - n + 1):
-                run = toks[j:j + n]
-                if any(is_number(t) for t in run):
+                if True in nums[j:j + n]:
                     continue
+                run = toks[j:j + n]
                 self.joined.setdefault("".join(run), []).append((j, n))
                 self.initials.setdefault("".join(t[0] for t in run), []).append((j, n))
 
@@ -56,10 +57,76 @@ class Pair:
         return {"party": self.party, "entry": self.entry, "similarity": round(self.similarity, 3), "how": self.how}
 
 
+class Prepared:
+    """One token tuple ready to compare: its weights, runs, token set and numbers, worked out
+    once (a listed name's when the list is indexed, a party's once per search) instead of for
+    every pair scored."""
+
+    __slots__ = ("toks", "han", "w", "d", "wsum", "dsum", "runs", "set", "nums", "first", "last4",
+                 "runkeys", "runwords", "runset", "loose", "order", "_sums")
+
+    def __init__(self, scorer: "Scorer", toks: tuple, han: bool):
+        self.toks = toks
+        self.han = han
+        self.w = scorer._weights(toks)
+        self.d = scorer._distinct(toks)
+        self.wsum = sum(self.w)
+        self.dsum = sum(self.d)
+        self.runs = _runs(toks)
+        self.set = frozenset(toks)
+        self.nums = frozenset(t for t in toks if is_number(t))
+        # the only tokens another token can pair with on its own (Scorer.pair's letter filter):
+        # those with its first letter, and, when both have at least 4 letters, its last
+        self.first: dict = {}
+        self.last4: dict = {}
+        for j, t in enumerate(toks):
+            self.first.setdefault(t[0], []).append(j)
+            if len(t) >= 4:
+                self.last4.setdefault(t[-1], []).append(j)
+        p = scorer.p
+        # what Scorer._run_match needs before it can find anything: a word the other side's
+        # runs are written together or abbreviated as, or a long distinctive word (loosely)
+        self.runkeys = frozenset(self.runs.joined) | frozenset(k for k in self.runs.initials if len(k) >= p.acronym_min)
+        self.runwords = tuple((i, t) for i, t in enumerate(toks) if not is_number(t))
+        self.runset = frozenset(t for _, t in self.runwords)
+        self.loose = frozenset(i for i, t in self.runwords if len(t) >= 6 and t not in p.generic_words)
+        # the heaviest words first: a bound gives up soonest when they pair with nothing
+        self.order = tuple(sorted(range(len(toks)), key=lambda j: (-self.d[j], -self.w[j], j)))
+        self._sums: dict = {}
+
+    def sums(self, mask: int) -> tuple:
+        """(weight, distinctive weight) of the tokens in `mask`."""
+        got = self._sums.get(mask)
+        if got is None:
+            got = self._sums[mask] = (sum(w for i, w in enumerate(self.w) if mask >> i & 1),
+                                      sum(d for i, d in enumerate(self.d) if mask >> i & 1))
+        return got
+
+    def partners(self, a: str) -> list:
+        """The positions of the tokens that `a` may pair with (a superset of those it pairs with)."""
+        js = self.first.get(a[0], ())
+        if len(a) >= 4:
+            more = self.last4.get(a[-1])
+            if more:
+                return sorted(set(js).union(more))
+        return js
+
+
 class Scorer:
     def __init__(self, params):
         self.p = params
         self._wcache: dict = {}
+        self._pcache: dict = {}
+        self._pairs: dict = {}
+
+    def prepared(self, toks: tuple, han: bool) -> Prepared:
+        key = (toks, han)
+        got = self._pcache.get(key)
+        if got is None:
+            if len(self._pcache) > 100_000:
+                self._pcache.clear()
+            got = self._pcache[key] = Prepared(self, toks, han)
+        return got
 
     def weight(self, tok: str) -> float:
         if is_number(tok):
@@ -119,30 +186,50 @@ class Scorer:
                         out += [(r, j, n, "joined") for j, n in spots]
         return out
 
+    def pair(self, a: str, b: str) -> tuple:
+        """(similarity, how) of two single tokens, 0.0 when they do not pair; remembered (the
+        same words meet again and again in a batch)."""
+        key = (a, b)
+        got = self._pairs.get(key)
+        if got is None:
+            if a == b:
+                got = (1.0, "same")
+            elif not is_number(a) and (a[0] == b[0] or (a[-1] == b[-1] and min(len(a), len(b)) >= 4)):
+                # a close spelling or a short form shares its first letter, or, for a typo at
+                # the start, its last (a cheap filter before the similarity)
+                got = self._single(a, b)
+            else:
+                got = (0.0, "")
+            if len(self._pairs) > 500_000:
+                self._pairs.clear()
+            self._pairs[key] = got
+        return got
+
     def score(self, q: tuple, e: tuple, q_han: bool = True, e_han: bool = True) -> tuple[float, list]:
         """(score in [0, 1], the token pairs that matched) for two token tuples. `q_han`, `e_han`:
         the tokens are pinyin of Chinese script (their runs may match a transliteration loosely)."""
         if not q or not e:
             return 0.0, []
-        wq, we = self._weights(q), self._weights(e)
+        return self.score_prepared(self.prepared(q, q_han), self.prepared(e, e_han))
+
+    def score_prepared(self, qp: Prepared, ep: Prepared, memo: dict | None = None) -> tuple[float, list]:
+        """`score` of two prepared names (both non-empty). `memo`: the entry tokens' matches
+        against the party's runs, kept across the candidates of one search."""
+        q, e = qp.toks, ep.toks
+        wq, we = qp.w, ep.w
+        pair = self.pair
         cands = []
         for i, a in enumerate(q):
-            na, la = is_number(a), len(a)
-            for j, b in enumerate(e):
-                if a == b:
-                    cands.append((1.0, 2, (i,), (j,), "same"))
-                elif not na and (a[0] == b[0] or (a[-1] == b[-1] and min(la, len(b)) >= 4)):
-                    # a close spelling or a short form shares its first letter, or, for a typo at
-                    # the start, its last (a cheap filter before the similarity)
-                    s, how = self._single(a, b)
-                    if s:
-                        cands.append((s, 2, (i,), (j,), how))
-        rq, re_ = _runs(q), _runs(e)
+            for j in ep.partners(a):
+                s, how = pair(a, e[j])
+                if s:
+                    cands.append((s, 2, (i,), (j,), how))
+        re_ = ep.runs
         for i, a in enumerate(q):
-            for s, j, n, how in self._run_match(a, re_, e_han):
+            for s, j, n, how in self._run_match(a, re_, ep.han):
                 cands.append((s, n + 1, (i,), tuple(range(j, j + n)), how))
         for j, b in enumerate(e):
-            for s, i, n, how in self._run_match(b, rq, q_han):
+            for s, i, n, how in self._party_runs(b, qp, memo):
                 cands.append((s, n + 1, tuple(range(i, i + n)), (j,), how))
         cands.sort(key=lambda c: (-c[0], -c[1], c[2], c[3]))
         used_q, used_e, got, pairs = set(), set(), 0.0, []
@@ -156,18 +243,106 @@ class Scorer:
             used_e.update(ej)
             got += s * (sum(wq[i] for i in qi) + sum(we[j] for j in ej))
             pairs.append(Pair(" ".join(q[i] for i in qi), " ".join(e[j] for j in ej), s, how))
-        total = sum(wq) + sum(we)
+        total = qp.wsum + ep.wsum
         score = got / total if total else 0.0
         # The distinctive words (not generic) must carry the match on their own too: "Beijing
         # Institute of Technology" is not "Beijing Microelectronics Technology Institute".
-        dq, de = self._distinct(q), self._distinct(e)
-        if sum(dq) and sum(de):
+        dq, de = qp.d, ep.d
+        if qp.dsum and ep.dsum:
             got_d = 0.0
             for s, _, qi, ej, _ in chosen:
                 got_d += s * (sum(dq[i] for i in qi) + sum(de[j] for j in ej))
-            score = min(score, got_d / (sum(dq) + sum(de)))
-        nq = {t for t in q if is_number(t)}
-        ne = {t for t in e if is_number(t)}
-        if nq and ne and nq != ne:
+            score = min(score, got_d / (qp.dsum + ep.dsum))
+        if qp.nums and ep.nums and qp.nums != ep.nums:
             score = min(score, self.p.number_mismatch_cap)
         return score, pairs
+
+    def _party_runs(self, b: str, qp: Prepared, memo: dict | None) -> list:
+        if memo is None:
+            return self._run_match(b, qp.runs, qp.han)
+        got = memo.get(b)
+        if got is None:
+            got = memo[b] = self._run_match(b, qp.runs, qp.han)
+        return got
+
+    def bound(self, qp: Prepared, ep: Prepared, memo: dict, need: float = 0.0) -> float:
+        """An upper bound of `score_prepared(qp, ep)[0]`, cheaper to get: every token that could
+        pair with anything counted as wholly matched (similarities are at most 1, weights at
+        least 0: matching.schema.json; a token is used once). A pair whose bound is below the
+        floor need not be scored. `memo` (one per party name): what each entry word pairs with
+        in the party's name, as bit masks. Stops early, with a bound below `need`, once the
+        entry words that pair with nothing already keep the score below `need`."""
+        total = qp.wsum + ep.wsum
+        if not total:
+            return 0.0
+        e = ep.toks
+        mq = 0              # party tokens that may pair
+        me = 0              # entry tokens that may pair
+        if qp.runwords and (ep.han or not qp.runset.isdisjoint(ep.runkeys)):
+            # a party word that may be the run-together or the initials of entry words
+            re_ = ep.runs
+            loose = ep.han
+            keys = ep.runkeys
+            for i, a in qp.runwords:
+                if a in keys or (loose and i in qp.loose):
+                    for _, j, n, _ in self._run_match(a, re_, loose):
+                        mq |= 1 << i
+                        me |= ((1 << n) - 1) << j
+        both = bool(qp.dsum and ep.dsum)
+        dtotal = qp.dsum + ep.dsum
+        w, d = ep.w, ep.d
+        kept_w, kept_d = total, dtotal
+        for j in ep.order:
+            if me >> j & 1:
+                continue
+            b = e[j]
+            got = memo.get(b)
+            if got is None:
+                got = memo[b] = self._word_in(b, qp)
+            if got[1]:
+                mq |= got[0]
+                me |= 1 << j
+            else:
+                kept_w -= w[j]
+                kept_d -= d[j]
+                if kept_w < need * total:
+                    return kept_w / total
+                if both and kept_d < need * dtotal:
+                    return kept_d / dtotal
+        wq, dq = qp.sums(mq)
+        we = de = 0.0
+        j = 0
+        while me:
+            if me & 1:
+                we += w[j]
+                de += d[j]
+            me >>= 1
+            j += 1
+        score = (wq + we) / total
+        if both:
+            score = min(score, (dq + de) / dtotal)
+        if qp.nums and ep.nums and qp.nums != ep.nums:
+            score = min(score, self.p.number_mismatch_cap)
+        return score
+
+    def _word_in(self, b: str, qp: Prepared) -> tuple:
+        """(mask of the party tokens an entry word may pair with, whether it pairs at all): on
+        its own (Scorer.pair), or with a run of the party's words."""
+        mask = 0
+        toks = qp.toks
+        pair = self.pair
+        for i in qp.first.get(b[0], ()):
+            if pair(toks[i], b)[0]:
+                mask |= 1 << i
+        if len(b) >= 4:
+            for i in qp.last4.get(b[-1], ()):
+                if not mask >> i & 1 and pair(toks[i], b)[0]:
+                    mask |= 1 << i
+        hit = mask != 0
+        runs = qp.runs
+        if b in runs.joined or (len(b) >= self.p.acronym_min and b in runs.initials) or \
+                (qp.han and len(b) >= 6 and b not in self.p.generic_words):
+            for _, i, n, _ in self._run_match(b, runs, qp.han):
+                hit = True
+                mask |= ((1 << n) - 1) << i
+        return mask, hit

@@ -138,7 +138,13 @@ class Lists:
 
     @property
     def digest(self) -> str:
-        """One digest over the list data, the parameters and the good-guy records used."""
+        """One digest over the list data, the parameters and the good-guy records used
+        (worked out again only when one of them changed: every decision shows it)."""
+        key = (tuple((d.file, d.digest) for d in self.datasets), self.params and self.params.digest,
+               self.good_guys_digest)
+        got = self.__dict__.get("_digest")
+        if got is not None and got[0] == key:
+            return got[1]
         h = hashlib.sha256()
         for d in sorted(self.datasets, key=lambda d: d.file):
             h.update(f"{Path(d.file).name}\0{d.digest}\0".encode())
@@ -146,7 +152,8 @@ class Lists:
             h.update(f"{PARAMS_FILE}\0{self.params.digest}\0".encode())
         if self.good_guys_digest:
             h.update(f"{GOOD_GUYS_FILE}\0{self.good_guys_digest}\0".encode())
-        return "sha256:" + h.hexdigest()
+        self.__dict__["_digest"] = (key, "sha256:" + h.hexdigest())
+        return self.__dict__["_digest"][1]
 
     def index(self):
         if self._index is None:
@@ -263,6 +270,7 @@ def lists_folder(policies_root: Path) -> Path:
 
 
 _CACHE: dict = {}
+_RECENT: dict = {}
 
 
 def load(policies_root: Path, good_guys: str | Path | None = None) -> Lists | None:
@@ -270,12 +278,12 @@ def load(policies_root: Path, good_guys: str | Path | None = None) -> Lists | No
     without lists is not screened. Cached per folder and file stamps."""
     import time
 
-    folder = lists_folder(policies_root)
-    quick = _CACHE.get(("recent", str(folder), str(good_guys)))
+    quick = _RECENT.get((policies_root, good_guys))     # every decision asks: no paths built
     if quick is not None and time.monotonic() - quick[0] < RECHECK_SECONDS:
         return quick[1]
+    folder = lists_folder(policies_root)
     got = _load(folder, good_guys)
-    _CACHE[("recent", str(folder), str(good_guys))] = (time.monotonic(), got)
+    _RECENT[(policies_root, good_guys)] = (time.monotonic(), got)
     return got
 
 

@@ -48,6 +48,9 @@ class Normaliser:
                 forms.append(tuple(norm(f).split()))
         # longest first, so "co ltd" goes before "co"
         self.forms = sorted({f for f in forms if f}, key=len, reverse=True)
+        self.forms_at: dict = {}               # first word -> the forms it starts, longest first
+        for f in self.forms:
+            self.forms_at.setdefault(f[0], []).append(f)
         self.cjk_forms = sorted((f for f in params.company_forms if _CJK.search(f)), key=len, reverse=True)
 
     @lru_cache(maxsize=65536)
@@ -64,8 +67,9 @@ class Normaliser:
 
     def _strip_forms(self, toks: list) -> list:
         out, i = [], 0
+        at = self.forms_at
         while i < len(toks):
-            for f in self.forms:
+            for f in at.get(toks[i], ()):
                 if tuple(toks[i:i + len(f)]) == f:
                     i += len(f)
                     break

@@ -169,12 +169,23 @@ class Screening:
             "as_of": self.day.isoformat(),
             "lists_digest": self.lists.digest,
             "parameters": {"version": p.version, "threshold": p.threshold, "review": p.review, "cite": p.cite},
-            "datasets": [{"id": d.id, "version": d.version, "source": d.source, "digest": d.digest,
-                          "entries": len(d.entries), "lists": sorted(d.counts())} for d in self.lists.datasets],
+            "datasets": [dict(d, lists=list(d["lists"])) for d in _datasets(self.lists)],
             "good_guys": self.lists.good_guys_file,
             "parties": [r.as_dict() for r in self.results],
             "questions": self.questions(),
         }
+
+
+def _datasets(lists: Lists) -> list:
+    """The datasets part of the screening section, worked out once per list set (each decision
+    gets its own copy)."""
+    key = tuple((d.file, d.digest) for d in lists.datasets)
+    got = lists.__dict__.get("_section_datasets")
+    if got is None or got[0] != key:
+        got = lists.__dict__["_section_datasets"] = (key, [
+            {"id": d.id, "version": d.version, "source": d.source, "digest": d.digest,
+             "entries": len(d.entries), "lists": sorted(d.counts())} for d in lists.datasets])
+    return got[1]
 
 
 def fact_path(party_path: str, m: dict) -> str:
