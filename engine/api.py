@@ -35,7 +35,8 @@ def decide(ps: PolicySet, tx: facts.Transaction, as_of: _dt.date | None = None, 
     # with rule conditions compiled to Python and indexed, after a short warm-up.
     fast = compile_fast(ps)
     return decide_with(ps.root, tx.data, day,
-                       lambda data: fast.evaluate(data, day, ps.digest, bundled=ps.bundled), screening)
+                       lambda data, explain=True: fast.evaluate(data, day, ps.digest, bundled=ps.bundled,
+                                                                explain=explain), screening)
 
 
 def evaluate(data: dict, *, policies: str | Path | PolicySet | None = None,

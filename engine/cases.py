@@ -204,7 +204,8 @@ def run_case(ps: PolicySet, case: Case) -> CaseResult:
     if "screening" in case.spec["expect"]:
         from .screening import decide_with
 
-        decision = decide_with(ps.root, tx.data, as_of, lambda data: evaluate(ps.regimes, data, as_of, ps.digest))
+        decision = decide_with(ps.root, tx.data, as_of,
+                               lambda data, explain=True: evaluate(ps.regimes, data, as_of, ps.digest, explain=explain))
     else:
         decision = evaluate(ps.regimes, tx.data, as_of, ps.digest)
     return CaseResult(case, decision, compare(case, decision, ps))

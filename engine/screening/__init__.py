@@ -30,8 +30,10 @@ DEFAULT = Options()
 def decide_with(root, data: dict, day: _dt.date, evaluate, options: Options | None = None) -> dict:
     """The decision of `evaluate(data)` with the policy folder's lists screened in.
 
-    `evaluate` maps transaction data to a decision. A policy folder without `lists/` is not
-    screened (the decision has no `screening` section)."""
+    `evaluate(data, explain=True)` maps transaction data to a decision (`explain=False`: without
+    `checked`, for the decision with review-level matches taken as true, of which only outcomes
+    and findings are read). A policy folder without `lists/` is not screened (the decision has no
+    `screening` section)."""
     options = options or DEFAULT
     lists = load(root, options.good_guys)
     if lists is None:
@@ -44,7 +46,7 @@ def decide_with(root, data: dict, day: _dt.date, evaluate, options: Options | No
     s = screen(lists, data, day)
     low = evaluate(s.augmented(data))
     if s.has_review:
-        high = evaluate(s.augmented(data, with_review=True))
+        high = evaluate(s.augmented(data, with_review=True), explain=False)
         low = _unsure(low, high, s)
     low["screening"] = s.section()
     return low
