@@ -426,19 +426,23 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, foun
     p, ex = reg.policy, reg.explainer
     said: set = set()
     rules = reg.all_rules
+    tx_env: dict = {}
     for (rid, i), j in found.items():        # per rule, items in order: as _rule_checks visits them
         r = rules[rid].rule
-        if not in_force(r.start, r.end, day):
+        if (r.start is not None or r.end is not None) and not in_force(r.start, r.end, day):
             continue
-        env, item_id = item_envs[i] if i >= 0 else ({}, None)
-        if (rid, item_id) in seen:
+        env, item_id = item_envs[i] if i >= 0 else (tx_env, None)
+        if seen and (rid, item_id) in seen:
             continue
         why = ex.why_not(p, r, ctx, env, True, fast) if j is None else ex.failed(p, r, ctx, env, j, fast)
-        if why is None or (why["free"] and rid in said):
+        if why is None:
             continue
         if why["free"]:
+            if rid in said:
+                continue
             said.add(rid)
-        out.append(_check(r, item_id, why))
+        out.append({"rule": rid, "cite": r.cite or "", "item": item_id, "message": r.title, "outcome": r.outcome,
+                    "failed": why["failed"], "facts": why["facts"]})
     return out
 
 

@@ -152,8 +152,9 @@ class Explainer:
                 text = source_of(policy.text, c.span)
                 guard = self.guards.mentions(policy, c)
                 # guards are shared by rules (`x515(item)`): keyed by their text, answered once per
-                # item; a false conjunct free of `item` is explained once per decision
-                key = ("guard", policy.regime, text) if guard else ("free", policy.regime, rule.id, j)
+                # item; a false conjunct is explained once per decision (and item, if it reads
+                # one), whichever rules share its text: the same words read the same facts
+                key = ("guard", policy.regime, text) if guard else ("failed", policy.regime, text)
                 parts.append((text, self.comp.expr(c, scope), guard, not mentions_item(c), key))
             hit = self._rules[rule.id] = (parts, [j for j, x in enumerate(parts) if x[2]])
         return hit
@@ -237,9 +238,12 @@ class Explainer:
     def failed(self, policy: A.Policy, rule: A.Rule, ctx, env: dict, j: int, fast: FastHints | None,
                read: bool = False) -> dict:
         """Conjunct j of a rule, found false: its text and the facts it read (`read`: ctx.reads
-        holds them already). A conjunct free of `item` is explained once per decision."""
+        holds them already), worked out once per decision for each text (and item)."""
         text, fn, guard, free, key = self.plan(policy, rule)[0][j]
-        hit = ctx.cache.get(key) if free else None
+        if not free:
+            it = env.get("item")
+            key = (key, it.path if it is not None else "")
+        hit = None if read else ctx.cache.get(key)     # read: the closure's own reads (no memo)
         if hit is None:
             if not read:              # what that one conjunct reads: recorded, else its closure
                 ctx.reads = []
@@ -248,9 +252,7 @@ class Explainer:
                                                             fn if fast.strict else None) is not False:
                     ctx.reads = []
                     fn(ctx, env)
-            hit = {"failed": text, "facts": facts_of(ctx.reads), "free": free}
-            if free:
-                ctx.cache[key] = hit
+            hit = ctx.cache[key] = {"failed": text, "facts": facts_of(ctx.reads), "free": free}
         return hit
 
 

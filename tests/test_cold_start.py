@@ -70,20 +70,20 @@ def test_screening_lists_come_from_the_cache_and_a_changed_list_is_read_again(tm
     reads = []
     real = model.read_dataset
     monkeypatch.setattr(model, "read_dataset", lambda p: reads.append(p.name) or real(p))
-    model._CACHE.clear()
+    model.forget()
     first = model.load(pol)
     n = len(reads)
     assert n >= 1 and first._index is not None          # stored with its index
-    model._CACHE.clear()
+    model.forget()
     second = model.load(pol)
     assert len(reads) == n and second.digest == first.digest and second._index is not None
     assert [e.id for e in second.entries] == [e.id for e in first.entries]
     f = next((pol / "lists").glob("us-*.yaml"))
     f.write_text(f.read_text().replace("\n", "\n# changed\n", 1))
-    model._CACHE.clear()
+    model.forget()
     third = model.load(pol)
     assert len(reads) == 2 * n and third.digest != first.digest
-    model._CACHE.clear()
+    model.forget()
 
 
 def test_policy_files_below_the_small_size_never_need_the_parsers_limit():

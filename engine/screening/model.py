@@ -291,6 +291,13 @@ RECHECK_SECONDS = 1.0
 """Within a batch the list files are looked at (stat) at most once a second."""
 
 
+def forget() -> None:
+    """Forget the lists read in this process: the next `load` looks at the files again (tests,
+    and a program that has just changed a list file)."""
+    _CACHE.clear()
+    _RECENT.clear()
+
+
 def _load(folder: Path, good_guys) -> Lists | None:
     if not folder.is_dir():
         return None
