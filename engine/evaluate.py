@@ -434,6 +434,8 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, foun
         env, item_id = item_envs[i] if i >= 0 else (tx_env, None)
         if seen and (rid, item_id) in seen:
             continue
+        if j is not None and rid in said and ex.free(p, r, j):
+            continue              # told once for the rule already: a condition that reads no item
         why = ex.why_not(p, r, ctx, env, True, fast) if j is None else ex.failed(p, r, ctx, env, j, fast)
         if why is None:
             continue

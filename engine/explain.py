@@ -162,12 +162,12 @@ class Explainer:
     def applies_not(self, policy: A.Policy, applies: A.Applies, ctx, fast: FastHints | None = None,
                     k: int = 0) -> dict:
         """Why the `k`th `applies when` declaration is false, with the facts it read."""
-        key = ("applies", policy.regime, applies.span.line, applies.span.col)
-        hit = self._rules.get(key)
+        hit = self._rules.get(id(applies))
         if hit is None:
-            hit = self._rules[key] = (source_of(policy.text, applies.condition.span),
-                                      self.comp.expr(applies.condition, Scope(self.comp, policy, frozenset())))
-        text, fn = hit
+            hit = self._rules[id(applies)] = (source_of(policy.text, applies.condition.span),
+                                              self.comp.expr(applies.condition, Scope(self.comp, policy, frozenset())),
+                                              applies)        # held: its id stays its own
+        text, fn, _ = hit
         kept = ctx.cache.get((APPLIED, policy.regime, k))      # recorded while deciding (codegen)
         if kept is not None:
             return {"failed": text, "facts": facts_of(kept)}
@@ -234,6 +234,10 @@ class Explainer:
             if st is False:
                 return self.failed(policy, rule, ctx, env, j, fast, read)
         return None
+
+    def free(self, policy: A.Policy, rule: A.Rule, j: int) -> bool:
+        """Whether conjunct j of a rule reads no `item` (its explanation is the same for every item)."""
+        return self.plan(policy, rule)[0][j][3]
 
     def failed(self, policy: A.Policy, rule: A.Rule, ctx, env: dict, j: int, fast: FastHints | None,
                read: bool = False) -> dict:
