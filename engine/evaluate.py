@@ -419,7 +419,7 @@ def _rule_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: se
     return out
 
 
-def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, found: dict, fast) -> list:
+def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, found: list, fast) -> list:
     """`_rule_checks` from the compiled checks' answers (explain.FastHints.found): the same
     entries, visiting only the rules that have a false (or unknown) condition."""
     out = []
@@ -427,7 +427,7 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, foun
     said: set = set()
     rules = reg.all_rules
     tx_env: dict = {}
-    for (rid, i), j in found.items():        # per rule, items in order: as _rule_checks visits them
+    for rid, i, j in found:                  # per rule, items in order: as _rule_checks visits them
         r = rules[rid].rule
         if (r.start is not None or r.end is not None) and not in_force(r.start, r.end, day):
             continue

@@ -39,12 +39,12 @@ class FastHints:
     strict: bool = False   # check every recording against its closure (tests)
     checks: object = None  # (tx, items, DATE, out): why_not's answers for every rule, two-valued (emit.py)
 
-    def found(self, tx: dict) -> dict:
-        """(rule id, item index or -1) -> the index of the first false conjunct, or None where an
-        unknown was met; a rule absent was not considered or has no false conjunct."""
+    def found(self, tx: dict) -> list:
+        """[(rule id, item index or -1, j)]: j the index of the first false conjunct, or None
+        where an unknown was met; a rule absent was not considered or has no false conjunct."""
         out: list = []
         self.checks(tx, tx.get("items") or [], self.DATE, out)
-        return {(rid, i): j for rid, i, j in out}
+        return out
 
 
 def recorded(rec, ctx, env: dict, DATE, real=None):
