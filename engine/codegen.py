@@ -184,17 +184,14 @@ def _wrap_applies(ev: "FastEvaluator", program: _Program, real, fast, rec=None, 
     def fn(ctx, env):
         tx = ctx.root.data
         DATE = dates[tx["date"]]
+        st = None
         if rec is not None and score[0] > 0:
             mark = len(ctx.reads)
-            v = recorded(rec, ctx, env, DATE, real if strict else None)
-            if v is not None:
-                if v is False:
-                    ctx.cache[(APPLIED,) + key] = ctx.reads[mark:]
-                    score[0] = min(score[0] + 1, 4)
-                else:
-                    score[0] -= 1
-                return v
-        st = fast(tx, DATE)
+            st = recorded(rec, ctx, env, DATE, real if strict else None)
+            if st is False:
+                ctx.cache[(APPLIED,) + key] = ctx.reads[mark:]
+        if st is None:
+            st = fast(tx, DATE)
         if rec is not None:
             score[0] = max(score[0] - 1, -4) if st is True else min(score[0] + 1, 4)
         if st is None:

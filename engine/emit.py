@@ -618,14 +618,18 @@ def _tree_stmts(cg: _CondGen, rules: list, status: ast.expr, index: ast.expr, de
 
 def _rule_stmts(cg: _CondGen, r: _RuleRef, status: ast.expr, index: ast.expr) -> list:
     out = cg.conjunct_stmts(r.conjuncts, "st", status) if r.conjuncts else [_assign("st", status)]
-    hit = lambda v: ast.Expr(ast.Call(ast.Attribute(_name("hits"), "append", ast.Load()),  # noqa: E731
-                                      [ast.Tuple([_const(r.k), index, _const(v)], ast.Load())], []))
-    fires = ast.Expr(ast.Call(ast.Attribute(_name("fired"), "append", ast.Load()), [_const(r.rule.id)], []))
+    hit = lambda v: _append("hits", ast.Tuple([_const(r.k), index, _const(v)], ast.Load()))  # noqa: E731
+    fires = _append("fired", _const(r.rule.id))
     out.append(ast.If(_name("st"), [fires if r.plain else hit(True)],
                       [ast.If(_is(_name("st"), _const(None)), [hit(None)], [])]))
     if r.rule.start is not None or r.rule.end is not None:     # dated: only in the epochs it is in force
         out = [ast.If(_name(cg.prog.in_force_ref(r.rule)), out, [])]
     return out
+
+
+def _append(target: str, value) -> ast.Expr:
+    """`target.append(value)`: how generated functions report to their caller."""
+    return ast.Expr(ast.Call(ast.Attribute(_name(target), "append", ast.Load()), [value], []))
 
 
 def _slot_inits(slots: dict) -> list:
@@ -694,8 +698,7 @@ def _checks_fn(prog: ProgramBuilder, reg) -> str:
             fn.item_var = "item"
         cg = _CondGen(prog, p, fn, {"item": ("item", "json")} if cr.per_item else {})
         index = _name("_i") if cr.per_item else _const(-1)
-        out = lambda j: ast.Expr(ast.Call(ast.Attribute(_name("out"), "append", ast.Load()),  # noqa: E731
-                                          [ast.Tuple([_const(r.id), index, _const(j)], ast.Load())], []))
+        out = lambda j: _append("out", ast.Tuple([_const(r.id), index, _const(j)], ast.Load()))  # noqa: E731
         chain: list = []
         for j in reversed([j for j in range(len(cs)) if j not in guards]):
             chain = [ast.If(_not(cg.ex.truth(cs[j], cg.scope())), [out(j)], chain)]

@@ -443,8 +443,7 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, foun
             if rid in said:
                 continue
             said.add(rid)
-        out.append({"rule": rid, "cite": r.cite or "", "item": item_id, "message": r.title, "outcome": r.outcome,
-                    "failed": why["failed"], "facts": why["facts"]})
+        out.append(_check(r, item_id, why))
     return out
 
 

@@ -172,11 +172,9 @@ class Explainer:
         if kept is not None:
             return {"failed": text, "facts": facts_of(kept)}
         ctx.reads = []
-        if fast is not None and k < len(fast.rec_applies):
-            if recorded(fast.rec_applies[k], ctx, {}, fast.DATE, fn if fast.strict else None) is None:
-                ctx.reads = []
-                fn(ctx, {})
-        else:
+        if fast is None or k >= len(fast.rec_applies) or \
+                recorded(fast.rec_applies[k], ctx, {}, fast.DATE, fn if fast.strict else None) is None:
+            ctx.reads = []
             fn(ctx, {})
         return {"failed": text, "facts": facts_of(ctx.reads)}
 
