@@ -3,6 +3,7 @@
     python benchmarks/explain_cost.py              # 20,000 transactions, 5 interleaved rounds
     python benchmarks/explain_cost.py --smoke      # 300 transactions, 1 round (CI: checks it runs)
     python benchmarks/explain_cost.py --instructions --n 200   # instructions under valgrind (no noise)
+    python benchmarks/explain_cost.py --cli --n 200            # the whole CLI process, by instructions
 
 Generates transactions as benchmarks/scale.py does (the examples with other destinations,
 dates, values and end users), validates them once, then decides them in one process with the
@@ -17,6 +18,14 @@ values, schema, country codes), to show the cost as a share of the whole batch p
 whatever else the machine is doing): four runs of this script that do the same set-up and then
 nothing, the decisions without `checked`, the decisions with it, or the validation; the
 differences are each part's cost and the ratios are those of the throughputs.
+
+`--cli` measures the batch path itself: the whole `exportctl evaluate FILE.jsonl --format json`
+process (reading, validation, screening as it is on by default, the decision, the JSON, the
+writing), with and without `checked`, with screening on and off (`--no-screening`), by
+instructions under valgrind. Each variant runs on N records and on 1 record; the difference is
+what N-1 records cost, so start-up and the policy cache do not count. Without `checked` means the
+CLI's compiled evaluator called with `explain=False` (patched in this benchmark's process only:
+the CLI has no such option).
 """
 from __future__ import annotations
 
@@ -46,12 +55,18 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out", metavar="FILE")
     ap.add_argument("--instructions", action="store_true", help="count instructions under valgrind")
+    ap.add_argument("--cli", action="store_true", help="the whole CLI process, by instructions")
     ap.add_argument("--phase", choices=["none", "plain", "checked", "validate"], help=argparse.SUPPRESS)
+    ap.add_argument("--run-cli", nargs=2, metavar=("FILE", "VARIANT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.run_cli:
+        return run_cli(*args.run_cli)
     if args.smoke:
         args.n, args.rounds = 300, 1
     if args.instructions:
         return instructions(args)
+    if args.cli:
+        return cli_instructions(args)
 
     from exportctl import api, facts
     from exportctl.codegen import compile_fast
@@ -143,6 +158,63 @@ def instructions(args) -> int:
         "instructions_per_decision_with_checked": checked // n, "instructions_per_record_validation": validate // n,
         "decision_throughput_ratio": round(plain / checked, 3),
         "batch_throughput_ratio": round((plain + validate) / (checked + validate), 3),
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+VARIANTS = {"checked": [], "plain": [], "checked-noscreen": ["--no-screening"], "plain-noscreen": ["--no-screening"]}
+
+
+def run_cli(path: str, variant: str) -> int:
+    """One `exportctl evaluate PATH --format json` in this process (a --cli run under valgrind)."""
+    from exportctl import cli
+    from exportctl.codegen import FastEvaluator
+
+    if variant.startswith("plain"):
+        decide = FastEvaluator.evaluate
+        FastEvaluator.evaluate = lambda self, *a, **k: decide(self, *a, **{**k, "explain": False})
+    return cli.main(["evaluate", path, "--format", "json", *VARIANTS[variant]])
+
+
+def _callgrind(argv: list) -> subprocess.Popen:
+    return subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, *argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+
+
+def _count(proc: subprocess.Popen, what: str) -> int:
+    err = proc.communicate()[1]
+    m = re.search(r"I\s+refs:\s+([\d,]+)", err)
+    if m is None:             # the CLI's own exit code is 0 or 1 (--fail-on is not given: 0)
+        raise SystemExit(f"the {what} run failed:\n{err[-2000:]}")
+    return int(m.group(1).replace(",", ""))
+
+
+def cli_instructions(args) -> int:
+    """The four CLI variants on N records and on 1, two runs at a time; per-record differences."""
+    if shutil.which("valgrind") is None:
+        print("--cli needs valgrind (Debian: apt install valgrind)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        big, one = Path(tmp) / "n.jsonl", Path(tmp) / "one.jsonl"
+        generate(args.n, big, seed=20261129)
+        one.write_text(big.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+        subprocess.run([sys.executable, __file__, "--run-cli", str(one), "checked"], check=True,
+                       stdout=subprocess.DEVNULL)                # fill the policy cache
+        per_record = {}
+        for variant in VARIANTS:
+            runs = {size: _callgrind([__file__, "--run-cli", str(path), variant])
+                    for size, path in (("n", big), ("one", one))}
+            counts = {size: _count(proc, f"{variant} ({size})") for size, proc in runs.items()}
+            per_record[variant] = (counts["n"] - counts["one"]) // (args.n - 1)
+    result = {
+        "transactions": args.n,
+        **{f"instructions_per_record_{v.replace('-', '_')}": c for v, c in per_record.items()},
+        "batch_throughput_ratio": round(per_record["plain"] / per_record["checked"], 3),
+        "batch_throughput_ratio_no_screening": round(per_record["plain-noscreen"] / per_record["checked-noscreen"], 3),
     }
     print(json.dumps(result, indent=2))
     if args.out:

@@ -70,16 +70,17 @@ _WORKER_PS = None
 
 def _worker_init(policies):
     """Workers leave interrupts to the parent: Ctrl-C reaches the whole process group, and the
-    parent ends its workers (SIGTERM) itself, so no worker prints a traceback."""
+    parent ends its workers (SIGTERM) itself, so no worker prints a traceback. A forked worker
+    keeps the parent's policy set (and its compiled programs); another loads its own."""
     global _WORKER_PS
     import signal
 
-    from .api import load_policies
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _WORKER_PS is None:
+        from .api import load_policies
 
-    _WORKER_PS = load_policies(policies)
+        _WORKER_PS = load_policies(policies)
 
 
 def unit_records(ps, unit) -> Iterator[facts.Record]:
@@ -129,9 +130,21 @@ def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
         return
     import multiprocessing as mp
 
-    prepare_workers(ps)
+    global _WORKER_PS
+    import gc
+
+    prepare_workers(ps, style)
     ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
-    with ctx.Pool(jobs, initializer=_worker_init, initargs=(policies,)) as pool:
+    _WORKER_PS = ps if ctx.get_start_method() == "fork" else None
+    # what the parent built so far (policies, compiled programs, lists) is never freed: frozen,
+    # the workers' collections do not touch it, so its pages stay shared instead of copied
+    gc.freeze()
+    try:
+        pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(policies,))
+    finally:
+        gc.unfreeze()
+        _WORKER_PS = None
+    with pool:
         pending: collections.deque = collections.deque()
         for unit in _units(paths, ps.schema_folder, stdin):
             pending.append(pool.apply_async(_worker, ((unit, as_of, style),)))
@@ -141,15 +154,24 @@ def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
             yield from pending.popleft().get()
 
 
-def prepare_workers(ps) -> None:
-    """Generate the compiled evaluator's programs in the parent, before the fork: workers
-    inherit them instead of each warming up and generating its own (seconds of CPU per worker)."""
+def prepare_workers(ps, style: Style | None = None) -> None:
+    """Generate the compiled evaluator's programs, and read the screening lists, in the parent
+    before the fork: workers inherit them instead of each warming up and generating its own
+    (seconds of CPU per worker)."""
     try:
         from . import api
 
         api.compile_fast(ps).prepare()
     except (AttributeError, ImportError):   # the evaluator moved: workers warm up by themselves
         pass
+    options = style.screening if style is not None else None
+    if options is None or options.enabled:
+        from .screening import load
+
+        try:
+            load(ps.root, options.good_guys if options is not None else None)
+        except Exception:     # a bad list file: each worker meets it and reports it as it would alone
+            pass
 
 
 def results(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None):

@@ -251,10 +251,8 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
             app_missing |= v.paths
     if applies is False:
         if explain and reg.explainer is not None:
-            entry["checked"] = [{"rule": f"{reg.id}.applies", "cite": a.cite or "", "item": None,
-                                 "message": "when the regime applies",
-                                 **reg.explainer.applies_not(p, a, ctx, reg.fast_why, k)}
-                                for k, (a, _) in enumerate(reg.applies)]
+            applies_not, fast = reg.explainer.applies_not, reg.fast_why
+            entry["checked"] = [applies_not(p, a, ctx, fast, k) for k, (a, _) in enumerate(reg.applies)]
         return entry
     items = ctx.root.data.get("items") or []
     item_envs = [({"item": Node(f"items[{i}]", it)}, it.get("id")) for i, it in enumerate(items)]

@@ -161,22 +161,28 @@ class Explainer:
 
     def applies_not(self, policy: A.Policy, applies: A.Applies, ctx, fast: FastHints | None = None,
                     k: int = 0) -> dict:
-        """Why the `k`th `applies when` declaration is false, with the facts it read."""
+        """The check of the `k`th `applies when` declaration, found false: its text and the facts
+        it read, with the rule id, cite and message of a regime's check."""
         hit = self._rules.get(id(applies))
         if hit is None:
-            hit = self._rules[id(applies)] = (source_of(policy.text, applies.condition.span),
-                                              self.comp.expr(applies.condition, Scope(self.comp, policy, frozenset())),
-                                              applies)        # held: its id stays its own
-        text, fn, _ = hit
+            text = source_of(policy.text, applies.condition.span)
+            hit = self._rules[id(applies)] = (
+                {"rule": f"{policy.regime}.applies", "cite": applies.cite or "", "item": None,
+                 "message": "when the regime applies", "failed": text},
+                self.comp.expr(applies.condition, Scope(self.comp, policy, frozenset())),
+                applies)        # held: its id stays its own
+        head, fn, _ = hit
         kept = ctx.cache.get((APPLIED, policy.regime, k))      # recorded while deciding (codegen)
-        if kept is not None:
-            return {"failed": text, "facts": facts_of(kept)}
-        ctx.reads = []
-        if fast is None or k >= len(fast.rec_applies) or \
-                recorded(fast.rec_applies[k], ctx, {}, fast.DATE, fn if fast.strict else None) is None:
+        if kept is None:
             ctx.reads = []
-            fn(ctx, {})
-        return {"failed": text, "facts": facts_of(ctx.reads)}
+            if fast is None or k >= len(fast.rec_applies) or \
+                    recorded(fast.rec_applies[k], ctx, {}, fast.DATE, fn if fast.strict else None) is None:
+                ctx.reads = []
+                fn(ctx, {})
+            kept = ctx.reads
+        entry = head.copy()
+        entry["facts"] = facts_of(kept)
+        return entry
 
     def why_not(self, policy: A.Policy, rule: A.Rule, ctx, env: dict, gated: bool,
                 fast: FastHints | None = None) -> dict | None:
