@@ -3,7 +3,7 @@
     python benchmarks/explain_cost.py              # 20,000 transactions, 5 interleaved rounds
     python benchmarks/explain_cost.py --smoke      # 300 transactions, 1 round (CI: checks it runs)
     python benchmarks/explain_cost.py --instructions --n 200   # instructions under valgrind (no noise)
-    python benchmarks/explain_cost.py --cli --n 200            # the whole CLI process, by instructions
+    python benchmarks/explain_cost.py --cli --n 8000 --rounds 3   # the whole CLI process, by CPU time
 
 Generates transactions as benchmarks/scale.py does (the examples with other destinations,
 dates, values and end users), validates them once, then decides them in one process with the
@@ -21,11 +21,12 @@ differences are each part's cost and the ratios are those of the throughputs.
 
 `--cli` measures the batch path itself: the whole `exportctl evaluate FILE.jsonl --format json`
 process (reading, validation, screening as it is on by default, the decision, the JSON, the
-writing), with and without `checked`, with screening on and off (`--no-screening`), by
-instructions under valgrind. Each variant runs on N records and on 1 record; the difference is
-what N-1 records cost, so start-up and the policy cache do not count. Without `checked` means the
-CLI's compiled evaluator called with `explain=False` (patched in this benchmark's process only:
-the CLI has no such option).
+writing), with and without `checked`, with screening on and off (`--no-screening`), by the CPU
+time of each process (user + system: less disturbed than the clock by a busy machine), in
+interleaved rounds. Each variant runs on N records and on the first 500; the difference is what
+the other records cost, so start-up, the closures' warm-up and the code generation do not count.
+Without `checked` means the CLI's compiled evaluator called with `explain=False` (patched in
+this benchmark's process only: the CLI has no such option).
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out", metavar="FILE")
     ap.add_argument("--instructions", action="store_true", help="count instructions under valgrind")
-    ap.add_argument("--cli", action="store_true", help="the whole CLI process, by instructions")
+    ap.add_argument("--cli", action="store_true", help="the whole CLI process, by CPU time")
     ap.add_argument("--phase", choices=["none", "plain", "checked", "validate"], help=argparse.SUPPRESS)
     ap.add_argument("--run-cli", nargs=2, metavar=("FILE", "VARIANT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
     if args.instructions:
         return instructions(args)
     if args.cli:
-        return cli_instructions(args)
+        return cli_cost(args)
 
     from exportctl import api, facts
     from exportctl.codegen import compile_fast
@@ -179,42 +180,39 @@ def run_cli(path: str, variant: str) -> int:
     return cli.main(["evaluate", path, "--format", "json", *VARIANTS[variant]])
 
 
-def _callgrind(argv: list) -> subprocess.Popen:
-    return subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, *argv],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONHASHSEED": "0"})
+def _cpu_of(argv: list) -> float:
+    """CPU seconds (user + system) of one child process running this script with `argv`."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, __file__, *argv], check=True, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _count(proc: subprocess.Popen, what: str) -> int:
-    err = proc.communicate()[1]
-    m = re.search(r"I\s+refs:\s+([\d,]+)", err)
-    if m is None:             # the CLI's own exit code is 0 or 1 (--fail-on is not given: 0)
-        raise SystemExit(f"the {what} run failed:\n{err[-2000:]}")
-    return int(m.group(1).replace(",", ""))
-
-
-def cli_instructions(args) -> int:
-    """The four CLI variants on N records and on 1, two runs at a time; per-record differences."""
-    if shutil.which("valgrind") is None:
-        print("--cli needs valgrind (Debian: apt install valgrind)", file=sys.stderr)
-        return 2
+def cli_cost(args) -> int:
+    """The four CLI variants, whole processes, in interleaved rounds, by CPU time: each on N
+    records and on the first WARM of them; the difference is what the other N-WARM records cost
+    (start-up, the closures' warm-up and the code generation of the common epochs excluded)."""
+    warm = min(500, args.n // 4)
     with tempfile.TemporaryDirectory() as tmp:
-        big, one = Path(tmp) / "n.jsonl", Path(tmp) / "one.jsonl"
+        big, small = Path(tmp) / "n.jsonl", Path(tmp) / "warm.jsonl"
         generate(args.n, big, seed=20261129)
-        one.write_text(big.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
-        subprocess.run([sys.executable, __file__, "--run-cli", str(one), "checked"], check=True,
+        small.write_text("".join(big.read_text(encoding="utf-8").splitlines(keepends=True)[:warm]), encoding="utf-8")
+        subprocess.run([sys.executable, __file__, "--run-cli", str(small), "checked"], check=True,
                        stdout=subprocess.DEVNULL)                # fill the policy cache
-        per_record = {}
-        for variant in VARIANTS:
-            runs = {size: _callgrind([__file__, "--run-cli", str(path), variant])
-                    for size, path in (("n", big), ("one", one))}
-            counts = {size: _count(proc, f"{variant} ({size})") for size, proc in runs.items()}
-            per_record[variant] = (counts["n"] - counts["one"]) // (args.n - 1)
+        per_record: dict = {v: [] for v in VARIANTS}
+        for _ in range(args.rounds):
+            for variant in VARIANTS:
+                n_cpu = _cpu_of(["--run-cli", str(big), variant])
+                w_cpu = _cpu_of(["--run-cli", str(small), variant])
+                per_record[variant].append((n_cpu - w_cpu) / (args.n - warm))
+    med = {v: statistics.median(xs) for v, xs in per_record.items()}
     result = {
-        "transactions": args.n,
-        **{f"instructions_per_record_{v.replace('-', '_')}": c for v, c in per_record.items()},
-        "batch_throughput_ratio": round(per_record["plain"] / per_record["checked"], 3),
-        "batch_throughput_ratio_no_screening": round(per_record["plain-noscreen"] / per_record["checked-noscreen"], 3),
+        "transactions": args.n, "rounds": args.rounds, "measured_records": args.n - warm,
+        **{f"records_per_cpu_s_{v.replace('-', '_')}": round(1 / t) for v, t in med.items()},
+        "batch_throughput_ratio": round(med["plain"] / med["checked"], 3),
+        "batch_throughput_ratio_no_screening": round(med["plain-noscreen"] / med["checked-noscreen"], 3),
     }
     print(json.dumps(result, indent=2))
     if args.out:

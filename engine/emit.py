@@ -171,6 +171,10 @@ class ProgramBuilder:
     def prefixes_ref(self, set_name: str) -> str:
         return self._ref("_x", "prefixes", set_name, set_name)
 
+    def suffixed_ref(self, set_name: str, suffix: str) -> str:
+        """The tuple of the set's string members each followed by `suffix`, as of the epoch."""
+        return self._ref("_x", "suffixed", (set_name, suffix), (set_name, suffix))
+
     def in_force_ref(self, rule: A.Rule) -> str:
         return self._ref("_on", "in_force", id(rule), rule)
 
@@ -191,6 +195,8 @@ class ProgramBuilder:
                 ns[n] = {v: norm(v) in sv.canonical for v in sv.values}
             elif kind == "prefixes":
                 ns[n] = tuple(ns[payload].values)
+            elif kind == "suffixed":
+                ns[n] = tuple(v + payload[1] for v in ns[payload[0]].values if type(v) is str)
         return ns
 
     def _set_value(self, kind: str, payload, day, cache: dict) -> SetValue:
@@ -520,7 +526,42 @@ class ExprGen:
     def _Or(self, e, sc):
         return ast.BoolOp(ast.Or(), [self.truth(x, sc) for x in e.operands]), "bool"
 
+    def any_startswith(self, e, sc):
+        """`any s in SET: x startswith s + "-"` over a named set that is not partial, or a set
+        literal, with `x` not reading `s`: one `str.startswith` over the prefixes, made once per
+        epoch, instead of a concatenation and a test per member (the same answer: `_starts` of a
+        string and a concatenated member; no member, no prefix: false without reading `x`).
+        None where the quantifier is not of that form."""
+        b = e.body
+        if e.kind != "any" or not isinstance(b, A.StartsWith):
+            return None
+        r = b.right
+        if not (isinstance(r, A.Arith) and r.op == "+" and isinstance(r.left, A.Ref) and r.left.parts == (e.var,)
+                and isinstance(r.right, A.Literal) and type(r.right.value) is str):
+            return None
+        stack = [b.left]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, A.Ref) and x.parts[0] == e.var:
+                return None
+            if isinstance(x, A.Quantifier) and x.var == e.var:
+                return None
+            stack.extend(c for c in A.children(x) if c is not None)
+        s = self._static_set(e.collection, sc)
+        if s is None:
+            return None
+        pre = _name(self.prog.suffixed_ref(s, r.right.value))
+        a, _ = self.gen(b.left, sc)
+        t = sc.fn.temp()
+        return ast.BoolOp(ast.And(), [
+            ast.Compare(_call("len", pre), [ast.Gt()], [_const(0)]),
+            _is(_call("type", ast.NamedExpr(_name(t, True), a)), _name("str")),
+            ast.Call(ast.Attribute(_name(t), "startswith", ast.Load()), [pre], [])])
+
     def _Quantifier(self, e, sc):
+        fast = self.any_startswith(e, sc)
+        if fast is not None:
+            return fast, "bool"
         coll, ckind = self.gen(e.collection, sc)
         var = sc.fn.prog.fresh("_v")
         vkind = "str" if ckind == "set" else "json" if ckind in ("json", "coll") else "any"

@@ -137,6 +137,12 @@ class _RecExpr(ExprGen):
         return ast.BoolOp(ast.Or(), parts), "bool"
 
     def _Quantifier(self, e, sc):
+        b = e.body
+        if isinstance(b, A.StartsWith) and isinstance(b.left, A.Ref) and len(b.left.parts) == 1 \
+                and b.left.parts[0] in sc.vars:       # a variable: no read inside, as in the loop
+            fast = self.any_startswith(e, sc)
+            if fast is not None:
+                return fast, "bool"
         coll, ckind = self.gen(e.collection, sc)
         cpath = self.path_of(coll)
         var = self.prog.fresh("_v")

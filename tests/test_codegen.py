@@ -411,6 +411,9 @@ define share(x) = us_value(x) / x.value
 define spacecraft(x) = x.classification.eccn startswith {"9A515", "9E515"} or x.classification.usml startswith "XV("
 define listed = "us-entity-list" in end_user.lists or end_user.name in PARTNERS
 define military = end_user.kind == "military" or "military" in end_use
+define sub_of_emb(c) "A subdivision of an embargoed country (a prefix test per member: compiled to one)" =
+  any s in EMB: c startswith s + "-"
+set NONE_YET "empty until 2030" = {ZZ from 2030-01-01}
 
 rule lang.share "US share above 25%"
   cite "t" when spacecraft(item) and share(item) > 25% and destination not in PARTNERS
@@ -434,6 +437,11 @@ rule lang.count "Three or more US parts" cite "t" until 2029-12-31
 
 rule lang.emb "Embargo" cite "t"
   when destination in EMB and (any i in items: spacecraft(i))
+  then prohibited
+
+rule lang.subdivision "A subdivision of a listed country" cite "t"
+  when sub_of_emb(destination) or (any s in PARTNERS: end_user.country startswith s + "-")
+    or (any s in NONE_YET: exporter.country startswith s + "-")
   then prohibited
 
 rule lang.dates "Dates and strings" cite "t"
@@ -482,7 +490,8 @@ def lang(tmp_path_factory):
     ps = load(root)
     assert not ps.errors, [d.message for d in ps.errors]
     pools = _Pools(ps)
-    pools.strings |= {"9A515.a", "9A515.x", "9E515.b", "XV(a)", "3A001", "us-entity-list", "us-sdn"}
+    pools.strings |= {"9A515.a", "9A515.x", "9E515.b", "XV(a)", "3A001", "us-entity-list", "us-sdn",
+                      "UA-43", "CU-01", "IR-07", "AU-NSW", "JP-13", "GB-ENG"}
     generated = _strategy(facts.schema("transaction"), pools)
     tx = st.one_of(_mutated(_lang_seeds(), pools), _mutated(_lang_seeds(), pools), generated)
     return dict(ps=ps, ev=_fast(ps), tx=tx, days=sorted(pools.dates))
@@ -515,6 +524,19 @@ def test_the_construct_policy_fires_its_rules(lang):
     fired = {f["rule"] for r in d["regimes"] for f in r["findings"]}
     assert {"lang.share", "lang.deep", "lang.emb", "lang.dates"} <= fired
     assert [c["conflict"] for c in d["conflicts"]] == ["lang.clash"]
+    assert "lang.subdivision" not in fired
+    for dest, fires in (("CU-01", True), ("CU", False), ("CUB", False), ("DE-BY", False)):
+        d = ev.evaluate({**tx, "destination": dest}, _dt.date(2026, 1, 5), ps.digest)
+        assert d == evaluate(ps.regimes, {**tx, "destination": dest}, _dt.date(2026, 1, 5), ps.digest)
+        assert ("lang.subdivision" in {f["rule"] for r in d["regimes"] for f in r["findings"]}) is fires, dest
+
+
+def test_a_prefix_quantifier_over_a_set_is_one_startswith():
+    """`any s in SET: x startswith s + "-"` compiles to one str.startswith over the prefixes
+    (the loop of concatenations was a tenth of a decision of the EU policy)."""
+    ps = load(ROOT / "policies")
+    code = compile_fast(ps.regimes, ps.schema_folder, strict=True).dump()
+    assert re.search(r"_t\d+\.startswith\(_x\d+\)\)\) and \(not", code)   # eu: in_customs_territory
 
 
 # ---------------------------------------------------------------- the compiled path itself
