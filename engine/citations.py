@@ -18,9 +18,12 @@ _FORMS = [
     # 15 CFR Part 740, 22 CFR Parts 120-130
     (re.compile(r"\b(15|22) CFR Parts? (\d{3})"),
      lambda m: f"https://www.ecfr.gov/current/title-{m[1]}/part-{m[2]}"),
-    # Supp. No. 1 to Part 738 (15 CFR, by context of the policies that use it)
-    (re.compile(r"\bSupp(?:lement)?\. No\. (\d+) to Part (7\d\d)\b"),
-     lambda m: f"https://www.ecfr.gov/current/title-15/part-{m[2]}"),   # the part; its supplements follow it
+    # Supp. No. 1 to Part 738 (EAR: 15 CFR), Supp. No. 1 to Part 126 (ITAR: 22 CFR)
+    (re.compile(r"\bSupp(?:lement)?s?\. Nos?\. (\d+)(?:(?:,| and) \d+)* to Part (7[3-7]\d|1[23]\d)\b"),
+     lambda m: f"https://www.ecfr.gov/current/title-{_title(m[2])}/part-{m[2]}"),   # the part; its supplements follow it
+    # Part 126, Supp. No. 1
+    (re.compile(r"\bPart (7[3-7]\d|1[23]\d), Supp(?:lement)?\. No\. \d+"),
+     lambda m: f"https://www.ecfr.gov/current/title-{_title(m[1])}/part-{m[1]}"),
     # 89 FR 84766
     (re.compile(r"\b(\d{2,3}) FR (\d{3,6})\b"),
      lambda m: f"https://www.federalregister.gov/citation/{m[1]}-FR-{m[2]}"),
@@ -36,13 +39,31 @@ _FORMS = [
 ]
 
 
+def _title(part: str) -> int:
+    """The CFR title of an export-control part: the ITAR's (120-130) are in 22, the EAR's in 15."""
+    return 22 if part.startswith(("12", "13")) else 15
+
+
+# A further section after a linked CFR section, written without its title: `15 CFR 120.50(a);
+# 120.56`, `22 CFR 126.1(a), 126.1(d)`. Only within a citation that has named its title, and only
+# for the parts of the EAR (730-774) and the ITAR (120-130).
+_BARE_SECTION = re.compile(r"(?:(?<=^)|(?<=; )|(?<=, )|(?<=and )|(?<=\())(7[3-7]\d|1[23]\d)\.(\d+[a-z]?)\b")
+
+
 def links(cite: str) -> list[tuple[int, int, str]]:
     """(start, end, url) of each provision recognised in `cite`, in order, not overlapping."""
     found: list = []
+    cite = cite or ""
     for rx, url in _FORMS:
-        for m in rx.finditer(cite or ""):
+        for m in rx.finditer(cite):
             if not any(s < m.end() and m.start() < e for s, e, _ in found):
                 found.append((m.start(), m.end(), url(m)))
+    titled = [s for s, _, url in found if "ecfr.gov" in url and "/section-" in url]
+    if titled:
+        for m in _BARE_SECTION.finditer(cite):
+            if m.start() > min(titled) and not any(s < m.end() and m.start() < e for s, e, _ in found):
+                found.append((m.start(), m.end(),
+                              f"https://www.ecfr.gov/current/title-{_title(m[1])}/section-{m[1]}.{m[2]}"))
     return sorted(found)
 
 
@@ -68,5 +89,13 @@ def to_markdown(cite: str) -> str:
 
 
 def unlinked(cite: str) -> list[str]:
-    """The parts of a citation (split at `;`) with no recognised provision."""
-    return [part.strip() for part in (cite or "").split(";") if part.strip() and not links(part)]
+    """The parts of a citation (split at `;`) with no recognised provision (read in the whole
+    citation: `120.56` after `22 CFR 120.50` is linked)."""
+    cite = cite or ""
+    spans = links(cite)
+    out, pos = [], 0
+    for part in cite.split(";"):
+        start, pos = pos, pos + len(part) + 1
+        if part.strip() and not any(start <= s < start + len(part) for s, _, _ in spans):
+            out.append(part.strip())
+    return out

@@ -31,9 +31,8 @@ UNLINKED = [
     (US, r"^NDAA FY|^Pub\. L\.|^State Department designation|^state sponsors of terrorism|^Specially Designated Nationals"
          r"|^31 CFR Chapter V|^BIS (FAQs|de minimis guidance|conforming rule|interim final rule)|^AU, GB: RIN|^IQ: 126\.1",
      "statutes, designations and agency guidance without a section address"),
-    (US, r"^\d{3}\.\d+|^Part \d{3}, Supp\.|^Supp\. Nos?\. .*Part \d{3}|^the ITAR has no|^the exemption's own section",
-     "a further section or supplement after a linked one, written without its title and part "
-     "(engine/citations.py does not link it yet)"),
+    (US, r"^the ITAR has no|^the exemption's own section",
+     "a remark after a linked section (what the ITAR lacks, the section an exemption names), not a provision"),
     (EU, r"^Union Customs Code|^Annex (I|II|IV)\b|^Art\. 2\(|^France except|^Monaco\)|^the Netherlands|^French customs",
      "the annexes and definitions of Reg. 2021/821 after its linked article, and the Union Customs Code"),
     (ANY, r"[Ss]econdary sources|Crowell & Moring|Export Compliance Daily|review[- ]2026-11|unverified|UNVERIFIED"
@@ -59,6 +58,20 @@ def _cited():
 
 
 CITED = _cited()
+
+
+def test_a_further_section_or_supplement_links_in_the_title_of_the_citation():
+    """`22 CFR 126.1(a); 126.1(d)`: the bare section after a titled one is linked, to the title
+    of its part (ITAR parts in 22, EAR parts in 15); a number with no titled section before it is not."""
+    assert [u for _, _, u in citations.links("22 CFR 126.1(a); 126.4 and Supp. No. 1 to Part 126")] == [
+        "https://www.ecfr.gov/current/title-22/section-126.1", "https://www.ecfr.gov/current/title-22/section-126.4",
+        "https://www.ecfr.gov/current/title-22/part-126"]
+    assert [u for _, _, u in citations.links("15 CFR 740.20; 740.2(a)(12), Part 774, Supp. No. 1")] == [
+        "https://www.ecfr.gov/current/title-15/section-740.20", "https://www.ecfr.gov/current/title-15/section-740.2",
+        "https://www.ecfr.gov/current/title-15/part-774"]
+    assert citations.links("version 740.2; 126.1") == []
+    assert citations.unlinked("22 CFR 120.50(a); 120.56; the ITAR has no de minimis rule") == [
+        "the ITAR has no de minimis rule"]
 
 
 def test_every_kind_of_declaration_is_read():
