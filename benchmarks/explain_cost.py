@@ -4,6 +4,7 @@
     python benchmarks/explain_cost.py --smoke      # 300 transactions, 1 round (CI: checks it runs)
     python benchmarks/explain_cost.py --instructions --n 200   # instructions under valgrind (no noise)
     python benchmarks/explain_cost.py --cli --n 8000 --rounds 3   # the whole CLI process, by CPU time
+    python benchmarks/explain_cost.py --cli --instructions --n 300  # the same, by instructions (valgrind)
 
 Generates transactions as benchmarks/scale.py does (the examples with other destinations,
 dates, values and end users), validates them once, then decides them in one process with the
@@ -25,8 +26,11 @@ writing), with and without `checked`, with screening on and off (`--no-screening
 time of each process (user + system: less disturbed than the clock by a busy machine), in
 interleaved rounds. Each variant runs on N records and on the first 500; the difference is what
 the other records cost, so start-up, the closures' warm-up and the code generation do not count.
-Without `checked` means the CLI's compiled evaluator called with `explain=False` (patched in
-this benchmark's process only: the CLI has no such option).
+With `--instructions` each variant runs under valgrind on N records and on the first 20, with
+the compiled programs of every epoch generated first (as `--jobs` does): the difference is what
+the other records cost, the same count however busy the machine is. Without `checked` means the
+CLI's compiled evaluator called with `explain=False` (patched in this benchmark's process only:
+the CLI has no such option).
 """
 from __future__ import annotations
 
@@ -59,11 +63,14 @@ def main(argv=None) -> int:
     ap.add_argument("--cli", action="store_true", help="the whole CLI process, by CPU time")
     ap.add_argument("--phase", choices=["none", "plain", "checked", "validate"], help=argparse.SUPPRESS)
     ap.add_argument("--run-cli", nargs=2, metavar=("FILE", "VARIANT"), help=argparse.SUPPRESS)
+    ap.add_argument("--prepared", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.run_cli:
-        return run_cli(*args.run_cli)
+        return run_cli(*args.run_cli, args.prepared)
     if args.smoke:
         args.n, args.rounds = 300, 1
+    if args.cli and args.instructions:
+        return cli_instructions(args)
     if args.instructions:
         return instructions(args)
     if args.cli:
@@ -169,15 +176,61 @@ def instructions(args) -> int:
 VARIANTS = {"checked": [], "plain": [], "checked-noscreen": ["--no-screening"], "plain-noscreen": ["--no-screening"]}
 
 
-def run_cli(path: str, variant: str) -> int:
-    """One `exportctl evaluate PATH --format json` in this process (a --cli run under valgrind)."""
+def run_cli(path: str, variant: str, prepared: bool = False) -> int:
+    """One `exportctl evaluate PATH --format json` in this process (a --cli run). `prepared`: the
+    compiled programs of every epoch are generated first (as `--jobs` does before its workers
+    start), so that two runs on different numbers of records differ by the records alone."""
     from exportctl import cli
     from exportctl.codegen import FastEvaluator
 
+    if prepared:
+        from exportctl import api
+        from exportctl.codegen import compile_fast
+
+        compile_fast(api.load_policies()).prepare()
     if variant.startswith("plain"):
         decide = FastEvaluator.evaluate
         FastEvaluator.evaluate = lambda self, *a, **k: decide(self, *a, **{**k, "explain": False})
     return cli.main(["evaluate", path, "--format", "json", *VARIANTS[variant]])
+
+
+def cli_instructions(args) -> int:
+    """The four CLI variants under valgrind, each on N records and on the first 20 of them, with
+    the programs of every epoch generated first; the difference is what N-20 records cost."""
+    if shutil.which("valgrind") is None:
+        print("--instructions needs valgrind (Debian: apt install valgrind)", file=sys.stderr)
+        return 2
+    small_n = 20
+    with tempfile.TemporaryDirectory() as tmp:
+        big, small = Path(tmp) / "n.jsonl", Path(tmp) / "small.jsonl"
+        generate(args.n, big, seed=20261129)
+        small.write_text("".join(big.read_text(encoding="utf-8").splitlines(keepends=True)[:small_n]), encoding="utf-8")
+        subprocess.run([sys.executable, __file__, "--run-cli", str(small), "checked"], check=True,
+                       stdout=subprocess.DEVNULL)                # fill the policy cache
+        runs = {(v, size): subprocess.Popen(
+                    ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+                     "--run-cli", str(path), v, "--prepared"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+                for v in VARIANTS for size, path in (("n", big), ("small", small))}
+        counts = {}
+        for key, proc in runs.items():
+            err = proc.communicate()[1]
+            m = re.search(r"I\s+refs:\s+([\d,]+)", err)
+            if m is None:
+                print(f"the {key} run failed:\n{err[-2000:]}", file=sys.stderr)
+                return 1
+            counts[key] = int(m.group(1).replace(",", ""))
+    per = {v: (counts[(v, "n")] - counts[(v, "small")]) // (args.n - small_n) for v in VARIANTS}
+    result = {
+        "transactions": args.n, "measured_records": args.n - small_n,
+        **{f"instructions_per_record_{v.replace('-', '_')}": c for v, c in per.items()},
+        "batch_throughput_ratio": round(per["plain"] / per["checked"], 3),
+        "batch_throughput_ratio_no_screening": round(per["plain-noscreen"] / per["checked-noscreen"], 3),
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
 
 
 def _cpu_of(argv: list) -> float:

@@ -419,29 +419,45 @@ def _rule_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: se
 
 def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, found: list, fast) -> list:
     """`_rule_checks` from the compiled checks' answers (explain.FastHints.found): the same
-    entries, visiting only the rules that have a false (or unknown) condition."""
+    entries, visiting only the rules that have a false (or unknown) condition. A false condition
+    already explained in this decision (the same words at the same item) is not worked out again."""
     out = []
     p, ex = reg.policy, reg.explainer
     said: set = set()
-    rules = reg.all_rules
+    table = ex.check_table(reg)
+    cache = ctx.cache
     tx_env: dict = {}
     for rid, i, j in found:                  # per rule, items in order: as _rule_checks visits them
-        r = rules[rid].rule
-        if (r.start is not None or r.end is not None) and not in_force(r.start, r.end, day):
+        r, parts, head, dated = table[rid]
+        if dated and not in_force(r.start, r.end, day):
             continue
         env, item_id = item_envs[i] if i >= 0 else (tx_env, None)
         if seen and (rid, item_id) in seen:
             continue
-        if j is not None and rid in said and ex.free(p, r, j):
-            continue              # told once for the rule already: a condition that reads no item
-        why = ex.why_not(p, r, ctx, env, True, fast) if j is None else ex.failed(p, r, ctx, env, j, fast)
-        if why is None:
-            continue
-        if why["free"]:
+        if j is None:
+            why = ex.why_not(p, r, ctx, env, True, fast)
+            if why is None:
+                continue
+            free = why["free"]
+        else:
+            free = parts[j][3]
+            if free and rid in said:
+                continue          # told once for the rule already: a condition that reads no item
+            if free:
+                key = parts[j][4]
+            else:
+                it = env.get("item")
+                key = (parts[j][4], it.path if it is not None else "")
+            why = cache.get(key)
+            if why is None:
+                why = ex.failed(p, r, ctx, env, j, fast)
+        if free:
             if rid in said:
                 continue
             said.add(rid)
-        out.append(_check(r, item_id, why))
+        c = head.copy()
+        c["item"], c["failed"], c["facts"] = item_id, why["failed"], why["facts"]
+        out.append(c)
     return out
 
 

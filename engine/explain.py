@@ -239,6 +239,25 @@ class Explainer:
                 return self.failed(policy, rule, ctx, env, j, fast, read)
         return None
 
+    def check_table(self, reg) -> dict:
+        """rule id -> (rule, its conjuncts as `plan` gives them, the constant part of its check,
+        whether it has dates) for every rule of a compiled regime: what the compiled checks'
+        answers are turned into, prepared once."""
+        key = ("table", reg.id, id(reg.all_rules))
+        table = self._rules.get(key)
+        if table is None or table[0] is not reg.all_rules:
+            rows = {}
+            for rid, cr in reg.all_rules.items():
+                r = cr.rule
+                if r.when is None:
+                    continue
+                rows[rid] = (r, self.plan(reg.policy, r)[0],
+                             {"rule": r.id, "cite": r.cite or "", "item": None, "message": r.title,
+                              "outcome": r.outcome, "failed": None, "facts": None},
+                             r.start is not None or r.end is not None)
+            table = self._rules[key] = (reg.all_rules, rows)
+        return table[1]
+
     def free(self, policy: A.Policy, rule: A.Rule, j: int) -> bool:
         """Whether conjunct j of a rule reads no `item` (its explanation is the same for every item)."""
         return self.plan(policy, rule)[0][j][3]
