@@ -22,7 +22,19 @@ import json
 import os
 from pathlib import Path
 
-BLOCK = 8 * 1024 * 1024   # bytes of input per task
+BLOCK = 2 * 1024 * 1024   # bytes of input per task: ~2,200 records, ~5 s of a worker, ~30 MB of output
+
+# Dask settings for the workers that run exportctl (dask.config.set around a LocalCluster, or the
+# DASK_* variables of `dask worker`, see docs/distributed.md): Dask's statistical profiler samples
+# the running task's stack every 10 ms (~8% of a worker's CPU on the evaluator's deep stacks), and
+# the event loop's tick, system monitor and memory monitor wake up 50 + 2 + 10 times a second,
+# each time taking the GIL from the task (~5%).
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 
 _PS: dict = {}   # per worker: policy folder -> loaded PolicySet
 
@@ -37,7 +49,27 @@ def _policies(policies):
 
         ps = _PS[key] = load_policies(policies)
         prepare_workers(ps)   # the compiled programs, once per worker, not after a warm-up per process
+        if _on_worker():
+            import gc
+
+            gc.freeze()   # the policies live as long as the worker: no full collection walks them again
     return ps
+
+
+def _on_worker() -> bool:
+    """Running as a task of a dask.distributed worker in a process of its own (no Client here:
+    not an in-process cluster of the caller's, whose objects are not ours to freeze)."""
+    try:
+        from distributed import default_client, get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    try:
+        default_client()
+    except ValueError:
+        return True
+    return False
 
 
 def blocks(path: str, size: int = BLOCK) -> list[tuple[str, int, int, int]]:
@@ -70,6 +102,14 @@ def evaluate_block(block, policies=None, as_of=None) -> list[str]:
     from .batch import Style
 
     return [o.out for o in block_outcomes(block, policies, as_of, Style("json"))]
+
+
+def block_text(block, policies=None, as_of=None) -> tuple[str, int, int]:
+    """(the JSON lines of one block as one text, each ending in a newline; records; error
+    records): what write() gathers, one string a block rather than a list of thousands."""
+    lines = evaluate_block(block, policies, as_of)
+    errors = sum(1 for x in lines if x.startswith('{"error"'))
+    return "".join(x + "\n" for x in lines), len(lines), errors
 
 
 def block_outcomes(block, policies=None, as_of=None, style=None) -> list:
@@ -160,7 +200,7 @@ def write(paths, out, policies=None, as_of=None, blocksize: int = BLOCK, ahead: 
     scheduler) and write the decision lines to `out` in input order, as the CLI would: blocks
     are submitted a window ahead (`ahead`, default 2 per worker thread) and written as each one
     in order is done, so neither side holds the whole output. Returns counts."""
-    parts = _parts(paths, policies, as_of, blocksize, evaluate_block)
+    parts = _parts(paths, policies, as_of, blocksize, block_text)
     try:
         from dask.distributed import default_client
 
@@ -169,11 +209,10 @@ def write(paths, out, policies=None, as_of=None, blocksize: int = BLOCK, ahead: 
         client = None
     count = errors = 0
     with open(out, "w", encoding="utf-8") as fh:
-        for lines in _in_order(parts, client, ahead):
-            for line in lines:
-                count += 1
-                errors += line.startswith('{"error"')
-                fh.write(line + "\n")
+        for text, records, bad in _in_order(parts, client, ahead):
+            count += records
+            errors += bad
+            fh.write(text)
     return {"records": count, "errors": errors}
 
 
