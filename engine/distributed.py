@@ -148,37 +148,71 @@ def bag(paths, policies=None, as_of=None, blocksize: int = BLOCK):
 
 def _parts(paths, policies, as_of, blocksize: int, fn, *extra) -> list:
     """One dask.delayed call of `fn(block, policies, as_of, *extra)` per block, in input order."""
+    return [d for _, d in _labelled_parts(paths, policies, as_of, blocksize, fn, *extra)]
+
+
+def _labelled_parts(paths, policies, as_of, blocksize: int, fn, *extra) -> list:
+    """(block, its dask.delayed call of fn) per block, in input order."""
     import dask
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
     policies = str(Path(policies).resolve()) if policies is not None else None
     as_of = as_of.isoformat() if isinstance(as_of, _dt.date) else as_of
-    return [dask.delayed(fn)(b, policies, as_of, *extra)
+    return [(b, dask.delayed(fn)(b, policies, as_of, *extra))
             for p in paths for b in blocks(str(Path(p).resolve()), blocksize)]
 
 
-def _in_order(parts, client, ahead: int | None = None):
-    """The results of `parts` (delayed), one part at a time in order: on a distributed Client a
-    window of `ahead` parts (default 2 per worker thread) is in flight, so neither side holds the
-    whole output; without one, Dask's local scheduler computes each part in turn."""
+class ClusterFailed(Exception):
+    """The cluster lost a block: its workers died on it (KilledWorker), the scheduler or a worker
+    went away, or a worker could not read the input. Neither bad input nor an engine bug: the
+    output so far is every record before that block, in order (`--dask`: exit 3 with this message)."""
+
+
+def _lost() -> tuple:
+    """The exceptions that say the cluster failed, not the evaluation."""
+    import asyncio
+    import concurrent.futures
+
+    from distributed import KilledWorker
+
+    return KilledWorker, OSError, TimeoutError, asyncio.CancelledError, concurrent.futures.CancelledError
+
+
+def _in_order(labelled, client, ahead: int | None = None):
+    """The results of `labelled` ((block, delayed) pairs), one part at a time in order: on a
+    distributed Client a window of `ahead` parts (default 2 per worker thread) is in flight, so
+    neither side holds the whole output; without one, Dask's local scheduler computes each part
+    in turn. A part the cluster lost raises ClusterFailed, naming its block."""
     import dask
 
     if client is None:
-        for part in parts:
+        for _, part in labelled:
             yield dask.compute(part)[0]
         return
+    lost = _lost()
     window = ahead or 2 * max(1, sum(client.nthreads().values()))
     pending: list = []
+
+    def first():
+        block, future = pending.pop(0)
+        try:
+            return future.result()
+        except lost as e:
+            path, start, end, line = block
+            raise ClusterFailed(f"the Dask cluster failed on {path} (bytes {start}-{end}, from line {line}): "
+                                f"{type(e).__name__}: {e}; the output so far is every record before that line, "
+                                "in order") from e
+
     try:
-        for part in parts:
-            pending.append(client.compute(part))
+        for block, part in labelled:
+            pending.append((block, client.compute(part)))
             if len(pending) >= window:
-                yield pending.pop(0).result()
+                yield first()
         while pending:
-            yield pending.pop(0).result()
+            yield first()
     finally:
-        for f in pending:       # stopped early (an interrupt, a closed pipe): nothing left running
+        for _, f in pending:       # stopped early (an interrupt, a closed pipe): nothing left running
             f.cancel()
 
 
@@ -199,8 +233,9 @@ def write(paths, out, policies=None, as_of=None, blocksize: int = BLOCK, ahead: 
     """Evaluate on the cluster of the current dask.distributed Client (else Dask's local
     scheduler) and write the decision lines to `out` in input order, as the CLI would: blocks
     are submitted a window ahead (`ahead`, default 2 per worker thread) and written as each one
-    in order is done, so neither side holds the whole output. Returns counts."""
-    parts = _parts(paths, policies, as_of, blocksize, block_text)
+    in order is done, so neither side holds the whole output. Returns counts; ClusterFailed
+    when the cluster lost a block (what is written is every record before it)."""
+    parts = _labelled_parts(paths, policies, as_of, blocksize, block_text)
     try:
         from dask.distributed import default_client
 
@@ -258,7 +293,7 @@ def outcomes_on(client, blocksize: int | None = None, ahead: int | None = None):
     default BLOCK)."""
 
     def outcomes(ps, paths, as_of=None, jobs=1, policies=None, stdin=None, style=None):
-        parts = _parts(paths, policies, as_of, blocksize or BLOCK, block_outcomes, style)
+        parts = _labelled_parts(paths, policies, as_of, blocksize or BLOCK, block_outcomes, style)
         for chunk in _in_order(parts, client, ahead):
             yield from chunk
 
