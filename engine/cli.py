@@ -259,6 +259,9 @@ def _evaluate_dask(args, io: IO) -> int:
         return EXIT_BAD_INPUT
     try:
         return run_evaluate(args, io, distributed.outcomes_on(client))
+    except distributed.ClusterFailed as e:   # a lost worker or scheduler: not an engine bug
+        io.err(f"exportctl evaluate: {e}")
+        return 3
     finally:
         client.close()
 

@@ -22,7 +22,19 @@ import json
 import os
 from pathlib import Path
 
-BLOCK = 8 * 1024 * 1024   # bytes of input per task
+BLOCK = 2 * 1024 * 1024   # bytes of input per task: ~2,200 records, ~5 s of a worker, ~30 MB of output
+
+# Dask settings for the workers that run exportctl (dask.config.set around a LocalCluster, or the
+# DASK_* variables of `dask worker`, see docs/distributed.md): Dask's statistical profiler samples
+# the running task's stack every 10 ms (~8% of a worker's CPU on the evaluator's deep stacks), and
+# the event loop's tick, system monitor and memory monitor wake up 50 + 2 + 10 times a second,
+# each time taking the GIL from the task (~5%).
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 
 _PS: dict = {}   # per worker: policy folder -> loaded PolicySet
 
@@ -37,7 +49,27 @@ def _policies(policies):
 
         ps = _PS[key] = load_policies(policies)
         prepare_workers(ps)   # the compiled programs, once per worker, not after a warm-up per process
+        if _on_worker():
+            import gc
+
+            gc.freeze()   # the policies live as long as the worker: no full collection walks them again
     return ps
+
+
+def _on_worker() -> bool:
+    """Running as a task of a dask.distributed worker in a process of its own (no Client here:
+    not an in-process cluster of the caller's, whose objects are not ours to freeze)."""
+    try:
+        from distributed import default_client, get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    try:
+        default_client()
+    except ValueError:
+        return True
+    return False
 
 
 def blocks(path: str, size: int = BLOCK) -> list[tuple[str, int, int, int]]:
@@ -70,6 +102,14 @@ def evaluate_block(block, policies=None, as_of=None) -> list[str]:
     from .batch import Style
 
     return [o.out for o in block_outcomes(block, policies, as_of, Style("json"))]
+
+
+def block_text(block, policies=None, as_of=None) -> tuple[str, int, int]:
+    """(the JSON lines of one block as one text, each ending in a newline; records; error
+    records): what write() gathers, one string a block rather than a list of thousands."""
+    lines = evaluate_block(block, policies, as_of)
+    errors = sum(1 for x in lines if x.startswith('{"error"'))
+    return "".join(x + "\n" for x in lines), len(lines), errors
 
 
 def block_outcomes(block, policies=None, as_of=None, style=None) -> list:
@@ -108,37 +148,71 @@ def bag(paths, policies=None, as_of=None, blocksize: int = BLOCK):
 
 def _parts(paths, policies, as_of, blocksize: int, fn, *extra) -> list:
     """One dask.delayed call of `fn(block, policies, as_of, *extra)` per block, in input order."""
+    return [d for _, d in _labelled_parts(paths, policies, as_of, blocksize, fn, *extra)]
+
+
+def _labelled_parts(paths, policies, as_of, blocksize: int, fn, *extra) -> list:
+    """(block, its dask.delayed call of fn) per block, in input order."""
     import dask
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
     policies = str(Path(policies).resolve()) if policies is not None else None
     as_of = as_of.isoformat() if isinstance(as_of, _dt.date) else as_of
-    return [dask.delayed(fn)(b, policies, as_of, *extra)
+    return [(b, dask.delayed(fn)(b, policies, as_of, *extra))
             for p in paths for b in blocks(str(Path(p).resolve()), blocksize)]
 
 
-def _in_order(parts, client, ahead: int | None = None):
-    """The results of `parts` (delayed), one part at a time in order: on a distributed Client a
-    window of `ahead` parts (default 2 per worker thread) is in flight, so neither side holds the
-    whole output; without one, Dask's local scheduler computes each part in turn."""
+class ClusterFailed(Exception):
+    """The cluster lost a block: its workers died on it (KilledWorker), the scheduler or a worker
+    went away, or a worker could not read the input. Neither bad input nor an engine bug: the
+    output so far is every record before that block, in order (`--dask`: exit 3 with this message)."""
+
+
+def _lost() -> tuple:
+    """The exceptions that say the cluster failed, not the evaluation."""
+    import asyncio
+    import concurrent.futures
+
+    from distributed import KilledWorker
+
+    return KilledWorker, OSError, TimeoutError, asyncio.CancelledError, concurrent.futures.CancelledError
+
+
+def _in_order(labelled, client, ahead: int | None = None):
+    """The results of `labelled` ((block, delayed) pairs), one part at a time in order: on a
+    distributed Client a window of `ahead` parts (default 2 per worker thread) is in flight, so
+    neither side holds the whole output; without one, Dask's local scheduler computes each part
+    in turn. A part the cluster lost raises ClusterFailed, naming its block."""
     import dask
 
     if client is None:
-        for part in parts:
+        for _, part in labelled:
             yield dask.compute(part)[0]
         return
+    lost = _lost()
     window = ahead or 2 * max(1, sum(client.nthreads().values()))
     pending: list = []
+
+    def first():
+        block, future = pending.pop(0)
+        try:
+            return future.result()
+        except lost as e:
+            path, start, end, line = block
+            raise ClusterFailed(f"the Dask cluster failed on {path} (bytes {start}-{end}, from line {line}): "
+                                f"{type(e).__name__}: {e}; the output so far is every record before that line, "
+                                "in order") from e
+
     try:
-        for part in parts:
-            pending.append(client.compute(part))
+        for block, part in labelled:
+            pending.append((block, client.compute(part)))
             if len(pending) >= window:
-                yield pending.pop(0).result()
+                yield first()
         while pending:
-            yield pending.pop(0).result()
+            yield first()
     finally:
-        for f in pending:       # stopped early (an interrupt, a closed pipe): nothing left running
+        for _, f in pending:       # stopped early (an interrupt, a closed pipe): nothing left running
             f.cancel()
 
 
@@ -159,8 +233,9 @@ def write(paths, out, policies=None, as_of=None, blocksize: int = BLOCK, ahead: 
     """Evaluate on the cluster of the current dask.distributed Client (else Dask's local
     scheduler) and write the decision lines to `out` in input order, as the CLI would: blocks
     are submitted a window ahead (`ahead`, default 2 per worker thread) and written as each one
-    in order is done, so neither side holds the whole output. Returns counts."""
-    parts = _parts(paths, policies, as_of, blocksize, evaluate_block)
+    in order is done, so neither side holds the whole output. Returns counts; ClusterFailed
+    when the cluster lost a block (what is written is every record before it)."""
+    parts = _labelled_parts(paths, policies, as_of, blocksize, block_text)
     try:
         from dask.distributed import default_client
 
@@ -169,11 +244,10 @@ def write(paths, out, policies=None, as_of=None, blocksize: int = BLOCK, ahead: 
         client = None
     count = errors = 0
     with open(out, "w", encoding="utf-8") as fh:
-        for lines in _in_order(parts, client, ahead):
-            for line in lines:
-                count += 1
-                errors += line.startswith('{"error"')
-                fh.write(line + "\n")
+        for text, records, bad in _in_order(parts, client, ahead):
+            count += records
+            errors += bad
+            fh.write(text)
     return {"records": count, "errors": errors}
 
 
@@ -219,7 +293,7 @@ def outcomes_on(client, blocksize: int | None = None, ahead: int | None = None):
     default BLOCK)."""
 
     def outcomes(ps, paths, as_of=None, jobs=1, policies=None, stdin=None, style=None):
-        parts = _parts(paths, policies, as_of, blocksize or BLOCK, block_outcomes, style)
+        parts = _labelled_parts(paths, policies, as_of, blocksize or BLOCK, block_outcomes, style)
         for chunk in _in_order(parts, client, ahead):
             yield from chunk
 

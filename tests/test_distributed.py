@@ -137,3 +137,83 @@ def test_cli_dask_flag_bad_input_is_exit_2_with_a_message(tmp_path, pol, monkeyp
     code, out, err = _cli3(["evaluate", str(j), "--policies", pol, "--dask", "tcp://127.0.0.1:9"])
     assert code == 2 and out == "" and "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in err
     assert "E901" not in err
+
+
+def test_policies_loaded_once_per_worker_process(batch, pol, tmp_path):
+    """On worker processes (as on a real cluster) each loads the policies once, whatever the
+    number of blocks it runs, and freezes them out of the garbage collector's full passes; on an
+    in-process cluster the caller's objects are left alone."""
+    from dask.distributed import Client, LocalCluster
+
+    out = tmp_path / "out.jsonl"
+    _, expected = _cli(["evaluate", str(batch), "--policies", pol, "--format", "json"])
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        counts = distributed.write([batch], out, policies=pol, blocksize=500)
+        seen = client.run(lambda: (list(__import__("exportctl.distributed").distributed._PS),
+                                   __import__("gc").get_freeze_count() > 0))
+    assert out.read_text() == expected and counts["records"] == 30
+    assert len(distributed.blocks(str(batch), 500)) > 3
+    assert list(seen.values()) == [([pol], True)]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert client.submit(distributed._on_worker).result() is False
+
+
+class _Lost:
+    def __init__(self, exc):
+        self.exc = exc
+
+    def result(self):
+        raise self.exc
+
+    def cancel(self):
+        pass
+
+
+class _StubClient:
+    """A client whose second block is lost (its worker killed three times)."""
+
+    def __init__(self, exc):
+        self.exc, self.calls = exc, 0
+
+    def nthreads(self):
+        return {"w": 1}
+
+    def close(self):
+        pass
+
+    def compute(self, part):
+        import dask
+
+        self.calls += 1
+        if self.calls == 2:
+            return _Lost(self.exc)
+        value = dask.compute(part, scheduler="sync")[0]
+        return type("Done", (), {"result": lambda self: value, "cancel": lambda self: None})()
+
+
+def test_a_lost_block_is_cluster_failed_naming_it(batch, pol, tmp_path, monkeypatch):
+    from distributed import KilledWorker
+
+    parts = distributed._labelled_parts([batch], pol, None, 400, distributed.block_text)
+    lost = KilledWorker("block_text-123", type("W", (), {"address": "tcp://10.0.0.7:40000"})(), 3)
+    got = distributed._in_order(parts, _StubClient(lost), ahead=1)
+    first = next(got)
+    assert first[1] > 0
+    with pytest.raises(distributed.ClusterFailed) as e:
+        next(got)
+    _, start, end, line = parts[1][0]
+    assert f"{batch} (bytes {start}-{end}, from line {line}): KilledWorker" in str(e.value)
+    # an engine bug in a task is not the cluster's failure: it stays what it is (E901 in the CLI)
+    with pytest.raises(ZeroDivisionError):
+        list(distributed._in_order(parts, _StubClient(ZeroDivisionError("x")), ahead=1))
+    # the CLI: the message and exit 3, never E901
+    monkeypatch.setattr(distributed, "connect", lambda address: _StubClient(lost))
+    def failing(*args, **kwargs):
+        raise distributed.ClusterFailed("the Dask cluster failed on x.jsonl")
+        yield
+
+    monkeypatch.setattr(distributed, "outcomes_on", lambda client: failing)
+    code, out, err = _cli3(["evaluate", str(batch), "--policies", pol, "--dask", "tcp://127.0.0.1:9"])
+    assert code == 3 and "exportctl evaluate: the Dask cluster failed on x.jsonl" in err and "E901" not in err

@@ -46,4 +46,5 @@ def test_dask_scale_smoke(bench, tmp_path):
     out = tmp_path / "d.json"
     assert dask_scale.main(["--smoke", "--out", str(out)]) == 0
     r = json.loads(out.read_text())
-    assert r["counts"] == {"records": 150, "errors": 0} and r["sample_matches_cli"] is True
+    assert r["counts"] == {"records": 150, "errors": 0} and r["sample_matches_cli"] is True and r["in_order"] is True
+    assert r["records_per_worker_cpu_s"] > 0 and r["cli"]["records_per_cpu_s"] > 0
