@@ -13,8 +13,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .diagnostics import Diagnostic, ExportctlError
+from . import __version__, policy_cache
+
+policy_cache.cache_generated_code()     # before the first @dataclass: see policy_cache
+
+from .diagnostics import Diagnostic, ExportctlError  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -206,6 +209,13 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
     if not args.command:
         io.out(parser.format_help())
         return EXIT_BAD_INPUT
+    try:
+        return _run(args, io)
+    finally:
+        policy_cache.save_generated_code()
+
+
+def _run(args, io: IO) -> int:
     try:
         return COMMANDS[args.command](args, io)
     except ExportctlError as e:

@@ -191,3 +191,69 @@ def test_closures_are_built_on_first_call_and_decide_as_before(policy_dir, monke
     assert n >= 1 and d["outcome"] == "license_required"
     assert decide(ps, base_tx(destination="CN")) == d and len(built) == n     # each built once
     assert decide(ps, base_tx(destination="GB"))["outcome"] != "license_required"
+
+
+# ---------------------------------------------------------------- code that @dataclass writes
+
+_CODE_REPORT = """
+import hashlib, marshal, sys, io
+from exportctl import cli, policy_cache
+out = io.StringIO()
+cached = len(policy_cache._CODES or {})
+rc = cli.main(['evaluate', sys.argv[1]], stdout=out, env={})
+import exportctl.ast as A, exportctl.evaluate as E
+h = hashlib.sha256()
+for mod in (A, E):
+    for name, cls in sorted(vars(mod).items()):
+        if isinstance(cls, type) and cls.__module__ == mod.__name__ and hasattr(cls, '__dataclass_fields__'):
+            for m in ('__init__', '__repr__', '__eq__', '__hash__', '__setattr__'):
+                f = cls.__dict__.get(m)
+                if f is not None:
+                    h.update(name.encode() + m.encode() + marshal.dumps(f.__code__))
+                    h.update(repr(getattr(f, '__annotations__', None)).encode())
+print(rc, cached, h.hexdigest())
+print(out.getvalue(), end='')
+"""
+
+
+def _code_report(env):
+    p = subprocess.run([sys.executable, "-c", _CODE_REPORT, str(QUICKSTART)], env=env, capture_output=True,
+                       text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    head, _, out = p.stdout.partition("\n")
+    rc, cached, digest = head.split()
+    return int(rc), int(cached), digest, out
+
+
+def test_dataclass_methods_come_from_the_cache_and_are_the_code_python_compiles(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    rc, cached, first, out = _code_report(env)
+    assert rc == 0 and cached == 0                      # nothing cached yet: compiled as usual
+    rc, cached, second, again = _code_report(env)
+    assert rc == 0 and cached > 100 and second == first and again == out
+    off = {**env, "EXPORTCTL_NO_CACHE": "1"}
+    rc, cached, third, plain = _code_report(off)
+    assert cached == 0 and third == first and plain == out
+
+
+def test_a_damaged_code_entry_is_not_used(tmp_path, monkeypatch):
+    from exportctl import policy_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    k = policy_cache._code_key()
+    policy_cache._write(k, b"not marshal data")
+    monkeypatch.setattr(policy_cache, "_CODES", None)
+    import dataclasses
+
+    monkeypatch.setattr(dataclasses, "exec", exec, raising=False)
+    policy_cache.cache_generated_code()
+    assert policy_cache._CODES == {} and dataclasses.exec is policy_cache._exec
+    monkeypatch.setattr(policy_cache, "_NEW", {})
+
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int
+        y: int = 2
+
+    assert Point(1) == Point(1, 2) and repr(Point(1)).endswith("Point(x=1, y=2)")
+    assert len(policy_cache._NEW) >= 3                  # compiled here, as exec would
