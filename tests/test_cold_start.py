@@ -19,7 +19,7 @@ from exportctl.cli import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
-HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema")
+HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz")
 
 
 def _evaluate_in_a_new_process(env, *extra):
