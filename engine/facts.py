@@ -362,6 +362,59 @@ def _fast_validator(name: str = "transaction", folder: str | None = None):
     return is_valid
 
 
+class _Known:
+    """The cache of valid inputs for one schema: `hit(digest)`, or `remember(digest)`."""
+
+    def __init__(self, key: str, entries: list):
+        self.key, self.entries = key, entries
+
+    def hit(self, digest: str) -> bool:
+        return digest in self.entries
+
+    def remember(self, digest: str) -> None:
+        from . import policy_cache
+
+        self.entries = [digest] + [e for e in self.entries if e != digest][:KNOWN_VALID - 1]
+        policy_cache.put(self.key, self.entries)
+
+
+KNOWN_VALID = 64     # inputs kept in the cache of valid inputs
+
+
+@lru_cache(maxsize=None)
+def _known(name: str, folder: str | None) -> _Known | None:
+    """The cache of valid inputs of a schema (None when caching is off or jsonschema-rs absent)."""
+    import importlib.util
+
+    from . import policy_cache
+
+    try:
+        spec = importlib.util.find_spec("jsonschema_rs")
+        st = os.stat(spec.origin)
+        engine = f"{spec.origin}\0{st.st_size}\0{st.st_mtime_ns}"
+    except (AttributeError, TypeError, OSError, ImportError, ValueError):
+        return None
+    key = policy_cache.content_key("valid-inputs", name, json.dumps(schema(name, folder), sort_keys=True), engine)
+    if key is None:
+        return None
+    entries = policy_cache.get(key)
+    if not (isinstance(entries, list) and all(isinstance(e, str) for e in entries)):
+        entries = []
+    return _Known(key, entries)
+
+
+def _known_valid(data, name: str, folder: str | None):
+    """(the cache of valid inputs, this input's digest) before the first validation of a
+    process, else None. The compiled validator accepted exactly this input before (same schema,
+    engine and jsonschema-rs) when its digest is there: a start that evaluates a transaction
+    again need not import jsonschema-rs (20-40 ms: it imports `email.utils`). A batch asks
+    until its first miss, and remembers that record only."""
+    if _fast_validator.cache_info().currsize:
+        return None
+    known = _known(name, folder)
+    return None if known is None else (known, digest_of(data))
+
+
 FAST = os.environ.get("EXPORTCTL_FAST_VALIDATION", "1") != "0"
 """EXPORTCTL_FAST_VALIDATION=0: jsonschema only (the plain path, for comparisons)."""
 
@@ -370,8 +423,13 @@ def validate(data, source: str, lines: dict | None = None, schema_name: str = "t
              folder: str | None = None) -> list[Diagnostic]:
     """Every schema violation as a diagnostic with its JSON path and, when known, its line."""
     if FAST:
+        known = _known_valid(data, schema_name, folder)
+        if known is not None and known[0].hit(known[1]):
+            return []
         fast = _fast_validator(schema_name, folder)
         if fast is not None and fast(data):
+            if known is not None:
+                known[0].remember(known[1])
             return []
     lines = lines or {}
     diags = []

@@ -19,7 +19,7 @@ from exportctl.cli import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
-HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz")
+HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson")
 
 
 def _evaluate_in_a_new_process(env, *extra):
@@ -257,3 +257,56 @@ def test_a_damaged_code_entry_is_not_used(tmp_path, monkeypatch):
 
     assert Point(1) == Point(1, 2) and repr(Point(1)).endswith("Point(x=1, y=2)")
     assert len(policy_cache._NEW) >= 3                  # compiled here, as exec would
+
+
+# ---------------------------------------------------------------- inputs the schema accepted before
+
+def test_a_valid_input_is_known_again_and_nothing_else_is(tmp_path, monkeypatch):
+    from exportctl import facts
+    from exportctl.diagnostics import ExportctlError
+    from exportctl.loading import yaml_documents
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    data = yaml_documents(QUICKSTART.read_text())[0][1]
+
+    def fresh_process():
+        facts._known.cache_clear()
+        facts._fast_validator.cache_clear()
+
+    calls = []
+    real = facts._fast_validator.__wrapped__
+
+    def counting(*a):
+        calls.append(a)
+        return real(*a)
+
+    monkeypatch.setattr(facts, "_fast_validator", facts.lru_cache(maxsize=None)(counting))
+    fresh_process()
+    first = facts.from_data(data)
+    assert len(calls) == 1                               # validated, and remembered
+    fresh_process()
+    again = facts.from_data(data)
+    assert len(calls) == 1 and again.digest == first.digest and again.data == first.data
+    # another input is validated (and a wrong one still refused with its diagnostics)
+    fresh_process()
+    bad = {**data, "kind": "smuggle"}
+    with pytest.raises(ExportctlError) as e:
+        facts.from_data(bad)
+    assert len(calls) == 2 and "kind" in str(e.value.diagnostics[0].message)
+    fresh_process()
+    with pytest.raises(ExportctlError):
+        facts.from_data(bad)
+    # the cache is keyed by the schema: another schema folder does not know the input
+    other = tmp_path / "schema"
+    other.mkdir()
+    text = (facts.schema_dir() / "transaction.schema.json").read_text()
+    (other / "transaction.schema.json").write_text(text.replace('"title"', '"$comment": "changed", "title"', 1))
+    fresh_process()
+    facts.from_data(data, folder=str(other))
+    assert len(calls) == 4
+    # off: always validated
+    monkeypatch.setenv("EXPORTCTL_NO_CACHE", "1")
+    fresh_process()
+    facts.from_data(data)
+    assert len(calls) == 5
+    facts._fast_validator.cache_clear()
