@@ -8,8 +8,6 @@ import json
 import re
 from dataclasses import dataclass
 
-import yaml
-
 from .diagnostics import Diagnostic, ExportctlError
 from .source import Span
 
@@ -35,106 +33,126 @@ class Limits:
 LIMITS = Limits()
 
 
-class InputError(yaml.MarkedYAMLError):
-    """A YAML value that parses but must not be accepted (alias, duplicate key, NaN, impossible
-    date, too deep or too large), with its mark and diagnostic code. A YAMLError, so every reader
-    of Loader (transactions, golden case files) reports it located."""
+def _classes() -> tuple:
+    """(InputError, Loader), defined on first use: they subclass PyYAML's, and a start that reads
+    no YAML (JSON input, or a transaction file read before: facts keeps it) never imports yaml."""
+    done = globals().get("_CLASSES")
+    if done:
+        return done
+    import yaml
 
-    def __init__(self, code: str, message: str, mark):
-        super().__init__(problem=message, problem_mark=mark)
-        self.code = code
+    class InputError(yaml.MarkedYAMLError):
+        """A YAML value that parses but must not be accepted (alias, duplicate key, NaN, impossible
+        date, too deep or too large), with its mark and diagnostic code. A YAMLError, so every reader
+        of Loader (transactions, golden case files) reports it located."""
+
+        def __init__(self, code: str, message: str, mark):
+            super().__init__(problem=message, problem_mark=mark)
+            self.code = code
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader without YAML 1.1 booleans (`NO` is Norway, not false) and hardened: no aliases,
+        bounded nesting (so composing cannot blow the stack), no duplicate keys, no NaN/Infinity,
+        no impossible dates, bounded integers and strings."""
+
+        limits = LIMITS
+        _depth = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                ev = self.peek_event()
+                raise InputError("E608", f"YAML alias *{ev.anchor} is not accepted: aliases can expand without "
+                                         "bound; write the value out", ev.start_mark)
+            if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+                return super().compose_node(parent, index)
+            self._depth += 1
+            try:
+                if self._depth > self.limits.depth:
+                    raise InputError("E603", f"nested deeper than {self.limits.depth} levels", self.peek_event().start_mark)
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen: dict = {}
+                for key_node, _ in node.value:
+                    if isinstance(key_node, yaml.ScalarNode):
+                        key = self.construct_object(key_node, deep=True)
+                        try:
+                            first = seen.get(key)
+                        except TypeError:
+                            continue
+                        if first is not None:
+                            raise InputError("E605", f"duplicate key {key!r} (first given on line {first}): "
+                                                     "which one is meant?", key_node.start_mark)
+                        seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep)
+
+        def _float(self, node):
+            import math
+
+            value = yaml.SafeLoader.construct_yaml_float(self, node)
+            if not math.isfinite(value):
+                raise InputError("E604", f"{node.value!r} is not a finite number", node.start_mark)
+            return value
+
+        def _int(self, node):
+            digits = sum(c.isdigit() for c in node.value)
+            if digits > self.limits.int_digits:
+                raise InputError("E603", f"integer of {digits} digits (at most {self.limits.int_digits})", node.start_mark)
+            return yaml.SafeLoader.construct_yaml_int(self, node)
+
+        def _timestamp(self, node):
+            try:
+                return yaml.SafeLoader.construct_yaml_timestamp(self, node)
+            except (ValueError, OverflowError) as e:
+                raise InputError("E606", f"{node.value!r} is not a date that exists ({e})", node.start_mark)
+
+        def _str(self, node):
+            if len(node.value) > self.limits.string_chars:
+                raise InputError("E603", f"string of {len(node.value):,} characters (at most "
+                                         f"{self.limits.string_chars:,})", node.start_mark)
+            return yaml.SafeLoader.construct_yaml_str(self, node)
+
+    Loader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+    }
+    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
+    Loader.add_constructor("tag:yaml.org,2002:float", Loader._float)
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader._int)
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader._timestamp)
+    Loader.add_constructor("tag:yaml.org,2002:str", Loader._str)
+
+    for cls in (InputError, Loader):
+        cls.__qualname__ = cls.__name__      # picklable by name, through the module's __getattr__
+    return globals().setdefault("_CLASSES", (InputError, Loader))    # two threads: the first wins
 
 
-class Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1 booleans (`NO` is Norway, not false) and hardened: no aliases,
-    bounded nesting (so composing cannot blow the stack), no duplicate keys, no NaN/Infinity,
-    no impossible dates, bounded integers and strings."""
-
-    limits = LIMITS
-    _depth = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            ev = self.peek_event()
-            raise InputError("E608", f"YAML alias *{ev.anchor} is not accepted: aliases can expand without "
-                                     "bound; write the value out", ev.start_mark)
-        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
-            return super().compose_node(parent, index)
-        self._depth += 1
-        try:
-            if self._depth > self.limits.depth:
-                raise InputError("E603", f"nested deeper than {self.limits.depth} levels", self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen: dict = {}
-            for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    key = self.construct_object(key_node, deep=True)
-                    try:
-                        first = seen.get(key)
-                    except TypeError:
-                        continue
-                    if first is not None:
-                        raise InputError("E605", f"duplicate key {key!r} (first given on line {first}): "
-                                                 "which one is meant?", key_node.start_mark)
-                    seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep)
-
-    def _float(self, node):
-        import math
-
-        value = yaml.SafeLoader.construct_yaml_float(self, node)
-        if not math.isfinite(value):
-            raise InputError("E604", f"{node.value!r} is not a finite number", node.start_mark)
-        return value
-
-    def _int(self, node):
-        digits = sum(c.isdigit() for c in node.value)
-        if digits > self.limits.int_digits:
-            raise InputError("E603", f"integer of {digits} digits (at most {self.limits.int_digits})", node.start_mark)
-        return yaml.SafeLoader.construct_yaml_int(self, node)
-
-    def _timestamp(self, node):
-        try:
-            return yaml.SafeLoader.construct_yaml_timestamp(self, node)
-        except (ValueError, OverflowError) as e:
-            raise InputError("E606", f"{node.value!r} is not a date that exists ({e})", node.start_mark)
-
-    def _str(self, node):
-        if len(node.value) > self.limits.string_chars:
-            raise InputError("E603", f"string of {len(node.value):,} characters (at most "
-                                     f"{self.limits.string_chars:,})", node.start_mark)
-        return yaml.SafeLoader.construct_yaml_str(self, node)
-
-
-Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
-}
-Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                              list("tTfF"))
-Loader.add_constructor("tag:yaml.org,2002:float", Loader._float)
-Loader.add_constructor("tag:yaml.org,2002:int", Loader._int)
-Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader._timestamp)
-Loader.add_constructor("tag:yaml.org,2002:str", Loader._str)
+def __getattr__(name: str):
+    if name in ("InputError", "Loader"):
+        return _classes()[name == "Loader"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def yaml_load(text: str):
     """Safe YAML load (no Norway problem). Raises yaml.YAMLError."""
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader
+    import yaml
+
+    return yaml.load(text, Loader=_classes()[1])  # noqa: S506 - Loader is a SafeLoader
 
 
 def yaml_load_all(text: str):
-    return list(yaml.load_all(text, Loader=Loader))  # noqa: S506 - Loader is a SafeLoader
+    import yaml
+
+    return list(yaml.load_all(text, Loader=_classes()[1]))  # noqa: S506 - Loader is a SafeLoader
 
 
 def yaml_documents(text: str) -> list:
     """(node, data) of every document, composed once (the node gives the lines). Raises yaml.YAMLError."""
-    loader = Loader(text)
+    loader = _classes()[1](text)
     try:
         out = []
         while loader.check_node():
@@ -145,12 +163,12 @@ def yaml_documents(text: str) -> list:
         loader.dispose()
 
 
-def yaml_error(e: yaml.YAMLError, source: str, code: str = "E601") -> Diagnostic:
+def yaml_error(e, source: str, code: str = "E601") -> Diagnostic:
     """A located diagnostic for a YAML error (InputError keeps its own code)."""
     mark = getattr(e, "problem_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     problem = getattr(e, "problem", None) or str(e)
-    if isinstance(e, InputError):
+    if isinstance(e, _classes()[0]):
         return Diagnostic(e.code, problem, Span(source, line, col))
     return Diagnostic(code, f"invalid YAML: {problem}", Span(source, line, col))
 
