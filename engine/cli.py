@@ -45,8 +45,33 @@ def _color(stream, env) -> bool:
 
 
 class _Parser(argparse.ArgumentParser):
+    _checking = False
+
     def error(self, message):
         raise _UsageError(f"{self.prog}: {message}")
+
+    def add_argument(self, *args, **kwargs):
+        self._checking = True
+        try:
+            return super().add_argument(*args, **kwargs)
+        finally:
+            self._checking = False
+
+    def add_subparsers(self, **kwargs):
+        self._checking = True
+        try:
+            return super().add_subparsers(**kwargs)
+        finally:
+            self._checking = False
+
+    def _get_formatter(self):
+        """add_argument asks for a formatter only to check a metavar against nargs, add_subparsers
+        to write the subcommands' prog ("exportctl", never wrapped); and a formatter asks shutil
+        for the terminal's width (importing shutil, bz2 and lzma: 5-10 ms of a start). Those get
+        a fixed width; help and usage text still get the terminal's."""
+        if self._checking:
+            return self.formatter_class(prog=self.prog, width=80)
+        return super()._get_formatter()
 
 
 class _UsageError(Exception):
