@@ -217,6 +217,35 @@ def _screening_parsers(sub) -> None:
 
 
 def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
+    """The command line, with the cyclic garbage collector paused while the engine starts:
+    imports and the policy cache's unpickling make hundreds of thousands of objects, none of them
+    garbage, and the collector's passes over them were a fifth of a cold start. It runs again (as
+    before, for whatever was made meanwhile) after the first decision of `evaluate`, at once for
+    every other command, and the caller's setting is restored on return."""
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv, stdin, stdout, stderr, env, collecting)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _collect_again(collecting: bool, freeze: bool) -> None:
+    """The collector back on. In the command's own process (`freeze`) what the start made is
+    frozen, never looked at again, so a long batch's collections cover only what its decisions
+    make; a caller of main() (tests) keeps its objects collectable."""
+    import gc
+
+    if collecting and not gc.isenabled():
+        if freeze:
+            gc.freeze()
+        gc.enable()
+
+
+def _main(argv, stdin, stdout, stderr, env, collecting: bool) -> int:
     env = os.environ if env is None else env
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -234,10 +263,30 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
     if not args.command:
         io.out(parser.format_help())
         return EXIT_BAD_INPUT
+    if args.command != "evaluate" or args.jobs != 1 or args.dask or args.format not in ("text", "json"):
+        _collect_again(collecting, argv is None)    # one process deciding one by one: after its first decision
+    else:
+        args.collect_again = lambda: _collect_again(collecting, argv is None)
     try:
         return _run(args, io)
     finally:
         policy_cache.save_generated_code()
+
+
+def _outcomes_collecting_after_the_first(again, *args, **kwargs):
+    """batch.outcomes, with the collector back on once the first outcome is made."""
+    from .batch import outcomes
+
+    stream = outcomes(*args, **kwargs)
+    try:
+        first = next(stream, None)
+        again()
+        if first is None:
+            return
+        yield first
+        yield from stream
+    finally:
+        stream.close()
 
 
 def _run(args, io: IO) -> int:
@@ -274,7 +323,10 @@ def cmd_evaluate(args, io: IO) -> int:
     args.policies = str(resolve_policies(args.policies, io))
     if args.dask:
         return _evaluate_dask(args, io)
-    return run_evaluate(args, io)
+    again = getattr(args, "collect_again", None)
+    if again is None:
+        return run_evaluate(args, io)
+    return run_evaluate(args, io, lambda *a, **k: _outcomes_collecting_after_the_first(again, *a, **k))
 
 
 def _evaluate_dask(args, io: IO) -> int:

@@ -349,3 +349,30 @@ def test_a_yaml_file_read_before_gives_the_same_records_without_parsing(tmp_path
     monkeypatch.setenv("EXPORTCTL_NO_CACHE", "1")
     assert read(QUICKSTART) == first and len(parses) == n + 5
     facts._YAML_SEEN.clear()
+
+
+# ---------------------------------------------------------------- the collector paused while starting
+
+def test_the_collector_is_paused_for_the_start_only(monkeypatch):
+    import gc
+
+    from exportctl import api
+
+    seen = []
+    real = api.decide
+    monkeypatch.setattr(api, "decide", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    assert gc.isenabled()
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["evaluate", str(QUICKSTART), str(QUICKSTART), "--format", "json"], stdout=out, stderr=err, env={}) == 0
+    assert seen == [False, True] and gc.isenabled()          # on again after the first decision
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1] and json.loads(lines[0])["outcome"]
+    seen.clear()
+    main(["evaluate", str(QUICKSTART), "--format", "markdown"], stdout=io.StringIO(), env={})
+    assert seen == [True] and gc.isenabled()                 # other ways of deciding: at once
+    gc.disable()
+    try:
+        main(["evaluate", str(QUICKSTART)], stdout=io.StringIO(), env={})
+        assert seen[-1] is False and not gc.isenabled()     # the caller's setting is kept
+    finally:
+        gc.enable()
