@@ -20,6 +20,7 @@ from .source import Span
 
 from .loading import (  # noqa: F401 - reading lives in loading; these are used here and re-exported
     Limits, LIMITS, yaml_load, yaml_load_all, yaml_documents, yaml_error, too_deep, json_load,
+    documents_read_before, remember_documents,
 )
 
 
@@ -571,7 +572,7 @@ def read_text(text: str, source: str, folder: str | None = None, defer: bool = F
             for i, d in enumerate(data if isinstance(data, list) else [data]):
                 yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0, folder, defer)
             return
-    docs = _yaml_read_before(text)
+    docs = documents_read_before(text)
     if docs is None:
         import yaml
 
@@ -581,72 +582,12 @@ def read_text(text: str, source: str, folder: str | None = None, defer: bool = F
             yield Record(source, error=ExportctlError(yaml_error(e, source)))
             return
         docs = [(yaml_lines(n), d) for n, d in docs if d is not None]
-        _yaml_remember(text, docs)
+        remember_documents(text, docs)
     if not docs:
         yield Record(source, error=ExportctlError(Diagnostic("E601", "no transaction in the file", Span(source, 1, 1))))
     for i, (lines, data) in enumerate(docs):
         where = source if len(docs) == 1 else f"{source}#{i + 1}"
         yield _record(data, where, lines, source, 0, folder, defer)
-
-
-YAML_KEPT = 32               # YAML texts whose documents the cache keeps (the latest read)
-YAML_KEPT_BYTES = 64 * 1024  # the largest text kept
-_YAML_SEEN: dict = {}        # per process: the key, and the first text and the entries when it missed
-
-
-def _yaml_key() -> str | None:
-    """The key of the cache of YAML documents: this engine (its loader) and this PyYAML (its
-    package folder and __init__, where its version is: a reinstall changes them)."""
-    import importlib.util
-
-    from . import policy_cache
-
-    try:
-        spec = importlib.util.find_spec("yaml")
-        st, folder = os.stat(spec.origin), os.stat(os.path.dirname(spec.origin))
-    except (AttributeError, TypeError, OSError, ImportError, ValueError):
-        return None
-    return policy_cache.content_key("yaml-documents", spec.origin, st.st_size, st.st_mtime_ns, folder.st_mtime_ns)
-
-
-def _text_digest(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _yaml_read_before(text: str):
-    """[(lines, data)] of the documents of exactly this text when it was read before (the cache),
-    else None: evaluating a file again imports no yaml and composes nothing. Asked for the first
-    YAML text of a process only (a batch of files reads the others as before)."""
-    if "key" in _YAML_SEEN or len(text) > YAML_KEPT_BYTES:
-        return None
-    from . import policy_cache
-
-    key = _YAML_SEEN["key"] = _yaml_key()
-    hit = policy_cache.get(key) if key else None
-    entries = hit if isinstance(hit, dict) else {}
-    docs = entries.get(_text_digest(text))
-    if isinstance(docs, list):
-        return docs
-    _YAML_SEEN.update(first=text, entries=entries)
-    return None
-
-
-def _yaml_remember(text: str, docs: list) -> None:
-    """Keep the documents of the first YAML text a process reads, when the cache had not them."""
-    if _YAML_SEEN.get("first") is not text or not _YAML_SEEN.get("key"):
-        return
-    from . import policy_cache
-
-    del _YAML_SEEN["first"]
-    entries = _YAML_SEEN.pop("entries")
-    digest = _text_digest(text)
-    entries.pop(digest, None)
-    entries[digest] = docs
-    while len(entries) > YAML_KEPT:
-        entries.pop(next(iter(entries)))
-    policy_cache.put(_YAML_SEEN["key"], entries)
 
 
 class TooLong:

@@ -5,6 +5,7 @@ read with its nesting checked before the parser sees it. `facts` validates what 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 
@@ -249,3 +250,67 @@ def _find_token(text: str, needle: str, second: bool = False) -> int:
     if not hits:
         return 0
     return hits[1] if second and len(hits) > 1 else hits[0]
+
+
+# ---------------------------------------------------------------- YAML texts read before
+
+YAML_KEPT = 32               # YAML texts whose documents the cache keeps (the latest read)
+YAML_KEPT_BYTES = 64 * 1024  # the largest text kept
+_YAML_SEEN: dict = {}        # per process: the key, and the first text and the entries when it missed
+
+
+def _yaml_key() -> str | None:
+    """The key of the cache of YAML documents: this engine (its loader) and this PyYAML (its
+    package folder and __init__, where its version is: a reinstall changes them)."""
+    import importlib.util
+
+    from . import policy_cache
+
+    try:
+        spec = importlib.util.find_spec("yaml")
+        st, folder = os.stat(spec.origin), os.stat(os.path.dirname(spec.origin))
+    except (AttributeError, TypeError, OSError, ImportError, ValueError):
+        return None
+    return policy_cache.content_key("yaml-documents", spec.origin, st.st_size, st.st_mtime_ns, folder.st_mtime_ns)
+
+
+def _text_digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def documents_read_before(text: str):
+    """[(lines, data)] of the documents of exactly this text when it was read before (the cache:
+    what `facts.read_text` made of it), else None: evaluating a file again imports no yaml and
+    composes nothing. Asked for the first
+    YAML text of a process only (a batch of files reads the others as before)."""
+    if "key" in _YAML_SEEN or len(text) > YAML_KEPT_BYTES:
+        return None
+    from . import policy_cache
+
+    key = _YAML_SEEN["key"] = _yaml_key()
+    hit = policy_cache.get(key) if key else None
+    entries = hit if isinstance(hit, dict) else {}
+    docs = entries.get(_text_digest(text))
+    if isinstance(docs, list):
+        return docs
+    _YAML_SEEN.update(first=text, entries=entries)
+    return None
+
+
+def remember_documents(text: str, docs: list) -> None:
+    """Keep the documents ([(lines, data)]) of the first YAML text a process reads, when the cache
+    had not them."""
+    if _YAML_SEEN.get("first") is not text or not _YAML_SEEN.get("key"):
+        return
+    from . import policy_cache
+
+    del _YAML_SEEN["first"]
+    entries = _YAML_SEEN.pop("entries")
+    digest = _text_digest(text)
+    entries.pop(digest, None)
+    entries[digest] = docs
+    while len(entries) > YAML_KEPT:
+        entries.pop(next(iter(entries)))
+    policy_cache.put(_YAML_SEEN["key"], entries)

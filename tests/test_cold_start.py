@@ -315,7 +315,7 @@ def test_a_valid_input_is_known_again_and_nothing_else_is(tmp_path, monkeypatch)
 # ---------------------------------------------------------------- YAML read before
 
 def test_a_yaml_file_read_before_gives_the_same_records_without_parsing(tmp_path, monkeypatch):
-    from exportctl import facts
+    from exportctl import facts, loading
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     parses = []
@@ -323,7 +323,7 @@ def test_a_yaml_file_read_before_gives_the_same_records_without_parsing(tmp_path
     monkeypatch.setattr(facts, "yaml_documents", lambda text: parses.append(1) or real(text))
 
     def read(path, text=None):
-        facts._YAML_SEEN.clear()                          # a new process
+        loading._YAML_SEEN.clear()                          # a new process
         recs = list(facts.read_text(text if text is not None else path.read_text(), str(path)))
         return [(r.source, r.error and [d.as_dict() for d in r.error.diagnostics],
                  r.transaction and (r.transaction.data, r.transaction.lines, r.transaction.digest)) for r in recs]
@@ -342,13 +342,13 @@ def test_a_yaml_file_read_before_gives_the_same_records_without_parsing(tmp_path
     assert read(QUICKSTART, bad)[0][1][0]["code"] == "E601" and read(QUICKSTART, bad)[0][1][0]["code"] == "E601"
     assert len(parses) == n + 3
     # only the first YAML text of a process is looked up: a batch of files reads them as before
-    facts._YAML_SEEN.clear()
+    loading._YAML_SEEN.clear()
     list(facts.read_text(text, "a.yaml"))
     list(facts.read_text(text, "b.yaml"))
     assert len(parses) == n + 4
     monkeypatch.setenv("EXPORTCTL_NO_CACHE", "1")
     assert read(QUICKSTART) == first and len(parses) == n + 5
-    facts._YAML_SEEN.clear()
+    loading._YAML_SEEN.clear()
 
 
 # ---------------------------------------------------------------- the collector paused while starting
