@@ -14,9 +14,8 @@ Safe by construction:
 
 Besides policy sets it keeps other data that is slow to build and derived only from files
 (`content_key`): the screening lists with their index, the country codes, the code objects of
-the methods `@dataclass` writes (marshal), and, for inputs read before, the digests of the last
-64 transactions the compiled validator accepted and the documents of the last 32 YAML
-transaction files read (their data: a copy of those files stays here, in 0600 files).
+the methods `@dataclass` writes (marshal), and the digests of the last 64 transactions the
+compiled validator accepted (digests only: never a transaction's data).
 
 EXPORTCTL_NO_CACHE=1 turns it off (reading and writing)."""
 
