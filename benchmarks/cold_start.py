@@ -1,5 +1,7 @@
 """Cold start of `exportctl evaluate examples/quickstart.yaml` (issue 14, part 5): the median of
-several new processes, this tree against a baseline ref, with the policy cache cold and warm.
+several new processes, this tree against a baseline ref, with the policy cache cold and warm, and
+warm with a transaction never seen before (its `id` changed each run, so nothing of the input
+itself comes from the cache: only the policies, lists and code), beside `python -c pass`.
 
     python benchmarks/cold_start.py                  # 7 runs each, baseline = git main
     python benchmarks/cold_start.py --runs 3 --smoke # for CI: runs, times nothing strictly
@@ -30,8 +32,16 @@ ROOT = HERE.parent
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
 
 
-def _cmd() -> list[str]:
-    return [sys.executable, "-m", "exportctl.cli", "evaluate", str(QUICKSTART)]
+def _cmd(path: Path = QUICKSTART) -> list[str]:
+    return [sys.executable, "-m", "exportctl.cli", "evaluate", str(path)]
+
+
+def _fresh(cwd: Path, n: int) -> Path:
+    """The quickstart with another id: a transaction this cache has not seen."""
+    text = QUICKSTART.read_text(encoding="utf-8").replace("id: TX-2026-0042", f"id: TX-COLD-{os.getpid()}-{n}", 1)
+    path = cwd / f"fresh-{n}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def _env(pythonpath: Path | None, cache: Path) -> dict:
@@ -42,12 +52,14 @@ def _env(pythonpath: Path | None, cache: Path) -> dict:
     return env
 
 
-def measure(runs: int, pythonpath: Path | None, cache: Path, cold: bool, cwd: Path) -> dict:
+def measure(runs: int, pythonpath: Path | None, cache: Path, cold: bool, cwd: Path, fresh: bool = False,
+            floor: bool = False) -> dict:
+    """Wall and CPU times of `runs` new processes (`floor`: of `python -c pass`)."""
     env = _env(pythonpath, cache)
-    if not cold:
+    if not cold and not floor:
         subprocess.run(_cmd(), env=env, cwd=cwd, capture_output=True)   # fills the cache
     hf = shutil.which("hyperfine")
-    if hf:
+    if hf and not fresh and not floor:
         prepare = f"rm -rf {cache}/exportctl" if cold else "true"
         with tempfile.NamedTemporaryFile(suffix=".json") as res:
             subprocess.run([hf, "-N", "--runs", str(runs), "--prepare", prepare, "--export-json", res.name,
@@ -56,13 +68,15 @@ def measure(runs: int, pythonpath: Path | None, cache: Path, cold: bool, cwd: Pa
     else:
         import resource
 
+        hf = None
         times, cpu = [], []
-        for _ in range(runs):
+        for n in range(runs):
             if cold:
                 shutil.rmtree(cache / "exportctl", ignore_errors=True)
+            cmd = [sys.executable, "-c", "pass"] if floor else _cmd(_fresh(cwd, n) if fresh else QUICKSTART)
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
-            p = subprocess.run(_cmd(), env=env, cwd=cwd, capture_output=True)
+            p = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True)
             times.append(time.perf_counter() - t)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -72,6 +86,7 @@ def measure(runs: int, pythonpath: Path | None, cache: Path, cold: bool, cwd: Pa
            "runs": len(times), "tool": "hyperfine" if hf else "perf_counter"}
     if not hf:
         out["cpu_median_ms"] = round(statistics.median(cpu) * 1000, 1)
+        out["cpu_min_ms"] = round(min(cpu) * 1000, 1)
     return out
 
 
@@ -116,16 +131,19 @@ def main(argv=None) -> int:
         cwd.mkdir()
         base = None if args.no_baseline or args.smoke else baseline_tree(args.baseline_ref, tmp / "base")
         compile_tree(ROOT / "engine")
-        plan = [("new, cold cache", None, True), ("new, warm cache", None, False)]
+        plan = [("new, cold cache", None, True, False), ("new, warm cache", None, False, False),
+                ("new, warm, new tx", None, False, True)]
         if base:
             compile_tree(base / "exportctl")
-            plan[:0] = [("baseline, cold cache", base, True), ("baseline, warm cache", base, False)]
-        for i, (label, pp, cold) in enumerate(plan):
-            r = results[label] = measure(runs, pp, tmp / f"cache{i}", cold, cwd)
-            cpu = f", CPU {r['cpu_median_ms']:.1f} ms" if "cpu_median_ms" in r else ""
+            plan[:0] = [("baseline, cold cache", base, True, False), ("baseline, warm cache", base, False, False),
+                        ("baseline, warm, new tx", base, False, True)]
+        plan.append(("python -c pass", None, False, False))
+        for i, (label, pp, cold, fresh) in enumerate(plan):
+            r = results[label] = measure(runs, pp, tmp / f"cache{i}", cold, cwd, fresh, floor=label.startswith("python"))
+            cpu = f", CPU {r['cpu_median_ms']:.1f} ms (min {r['cpu_min_ms']:.1f})" if "cpu_median_ms" in r else ""
             print(f"{label:22} median {r['median_ms']:8.1f} ms  (min {r['min_ms']:.1f}{cpu}, "
                   f"{r['runs']} runs, {r['tool']})", flush=True)
-        prof = where(cwd, tmp / f"cache{len(plan) - 1}")
+        prof = where(cwd, tmp / f"cache{len(plan) - 2}")
         print("heaviest imports of a warm start:", json.dumps(prof["imports"]))
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "load": os.getloadavg(),
            "results": results, "where": prof}

@@ -13,8 +13,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .diagnostics import Diagnostic, ExportctlError
+from . import __version__, policy_cache
+
+policy_cache.cache_generated_code()     # before the first @dataclass: see policy_cache
+
+from .diagnostics import Diagnostic, ExportctlError  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -42,8 +45,33 @@ def _color(stream, env) -> bool:
 
 
 class _Parser(argparse.ArgumentParser):
+    _checking = False
+
     def error(self, message):
         raise _UsageError(f"{self.prog}: {message}")
+
+    def add_argument(self, *args, **kwargs):
+        self._checking = True
+        try:
+            return super().add_argument(*args, **kwargs)
+        finally:
+            self._checking = False
+
+    def add_subparsers(self, **kwargs):
+        self._checking = True
+        try:
+            return super().add_subparsers(**kwargs)
+        finally:
+            self._checking = False
+
+    def _get_formatter(self):
+        """add_argument asks for a formatter only to check a metavar against nargs, add_subparsers
+        to write the subcommands' prog ("exportctl", never wrapped); and a formatter asks shutil
+        for the terminal's width (importing shutil, bz2 and lzma: 5-10 ms of a start). Those get
+        a fixed width; help and usage text still get the terminal's."""
+        if self._checking:
+            return self.formatter_class(prog=self.prog, width=80)
+        return super()._get_formatter()
 
 
 class _UsageError(Exception):
@@ -189,6 +217,35 @@ def _screening_parsers(sub) -> None:
 
 
 def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
+    """The command line, with the cyclic garbage collector paused while the engine starts:
+    imports and the policy cache's unpickling make hundreds of thousands of objects, none of them
+    garbage, and the collector's passes over them were a fifth of a cold start. It runs again (as
+    before, for whatever was made meanwhile) after the first decision of `evaluate`, at once for
+    every other command, and the caller's setting is restored on return."""
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv, stdin, stdout, stderr, env, collecting)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _collect_again(collecting: bool, freeze: bool) -> None:
+    """The collector back on. In the command's own process (`freeze`) what the start made is
+    frozen, never looked at again, so a long batch's collections cover only what its decisions
+    make; a caller of main() (tests) keeps its objects collectable."""
+    import gc
+
+    if collecting and not gc.isenabled():
+        if freeze:
+            gc.freeze()
+        gc.enable()
+
+
+def _main(argv, stdin, stdout, stderr, env, collecting: bool) -> int:
     env = os.environ if env is None else env
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -206,6 +263,33 @@ def main(argv=None, *, stdin=None, stdout=None, stderr=None, env=None) -> int:
     if not args.command:
         io.out(parser.format_help())
         return EXIT_BAD_INPUT
+    if args.command != "evaluate" or args.jobs != 1 or args.dask or args.format not in ("text", "json"):
+        _collect_again(collecting, argv is None)    # one process deciding one by one: after its first decision
+    else:
+        args.collect_again = lambda: _collect_again(collecting, argv is None)
+    try:
+        return _run(args, io)
+    finally:
+        policy_cache.save_generated_code()
+
+
+def _outcomes_collecting_after_the_first(again, *args, **kwargs):
+    """batch.outcomes, with the collector back on once the first outcome is made."""
+    from .batch import outcomes
+
+    stream = outcomes(*args, **kwargs)
+    try:
+        first = next(stream, None)
+        again()
+        if first is None:
+            return
+        yield first
+        yield from stream
+    finally:
+        stream.close()
+
+
+def _run(args, io: IO) -> int:
     try:
         return COMMANDS[args.command](args, io)
     except ExportctlError as e:
@@ -239,7 +323,10 @@ def cmd_evaluate(args, io: IO) -> int:
     args.policies = str(resolve_policies(args.policies, io))
     if args.dask:
         return _evaluate_dask(args, io)
-    return run_evaluate(args, io)
+    again = getattr(args, "collect_again", None)
+    if again is None:
+        return run_evaluate(args, io)
+    return run_evaluate(args, io, lambda *a, **k: _outcomes_collecting_after_the_first(again, *a, **k))
 
 
 def _evaluate_dask(args, io: IO) -> int:

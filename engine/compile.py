@@ -125,21 +125,33 @@ class Compiler:
         self._set_values: dict = {}   # (set, epoch) -> SetValue
         self._set_changes: dict = {}  # set -> the days its membership changes
         self._depth = 0               # > 0 while compiling inside an expression
+        self._names: dict = {}        # id(policy) -> (policy, its sets and definitions by name)
 
     # -- declarations
     def lookup(self, policy: A.Policy, parts: tuple) -> tuple[A.Policy, object] | None:
         if len(parts) == 1:
-            for d in list(policy.sets) + list(policy.defines):
-                if d.name == parts[0]:
-                    return policy, d
+            d = self._declared(policy).get(parts[0])
+            if d is not None:
+                return policy, d
         if len(parts) == 2:
             for u in policy.uses:
                 if u.alias == parts[0] and u.regime in self.policies:
                     other = self.policies[u.regime]
-                    for d in list(other.sets) + list(other.defines):
-                        if d.name == parts[1]:
-                            return other, d
+                    d = self._declared(other).get(parts[1])
+                    if d is not None:
+                        return other, d
         return None
+
+    def _declared(self, policy: A.Policy) -> dict:
+        """A policy's sets, then definitions, by name (the first of a name wins, as a scan in
+        that order finds it): a name is looked up on every reference a closure compiles."""
+        seen = self._names.get(id(policy))
+        if seen is None or seen[0] is not policy:
+            names: dict = {}
+            for d in (*policy.sets, *policy.defines):
+                names.setdefault(d.name, d)
+            seen = self._names[id(policy)] = (policy, names)
+        return seen[1]
 
     def set_fn(self, policy: A.Policy, decl: A.SetDecl):
         key = (policy.regime, decl.name)

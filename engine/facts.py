@@ -14,15 +14,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-import yaml
-
 from .diagnostics import Diagnostic, ExportctlError
 from .source import Span
 
 
 from .loading import (  # noqa: F401 - reading lives in loading; these are used here and re-exported
-    Limits, LIMITS, InputError, Loader, yaml_load, yaml_load_all, yaml_documents, yaml_error, too_deep, json_load,
+    Limits, LIMITS, yaml_load, yaml_load_all, yaml_documents, yaml_error, too_deep, json_load,
+    documents_read_before, remember_documents,
 )
+
+
+def __getattr__(name: str):
+    """`facts.InputError` and `facts.Loader` (loading's), built when first asked for: they need yaml."""
+    if name in ("InputError", "Loader"):
+        from . import loading
+
+        return getattr(loading, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_values(data, source: str, lines: dict | None = None, limits: Limits = LIMITS) -> list[Diagnostic]:
@@ -313,6 +321,8 @@ def normalise(value):
 
 
 def yaml_lines(node, path=(), out=None, offset=0) -> dict:
+    import yaml
+
     out = {} if out is None else out
     out[json_path(path)] = node.start_mark.line + 1 + offset
     if isinstance(node, yaml.MappingNode):
@@ -362,6 +372,59 @@ def _fast_validator(name: str = "transaction", folder: str | None = None):
     return is_valid
 
 
+class _Known:
+    """The cache of valid inputs for one schema: `hit(digest)`, or `remember(digest)`."""
+
+    def __init__(self, key: str, entries: list):
+        self.key, self.entries = key, entries
+
+    def hit(self, digest: str) -> bool:
+        return digest in self.entries
+
+    def remember(self, digest: str) -> None:
+        from . import policy_cache
+
+        self.entries = [digest] + [e for e in self.entries if e != digest][:KNOWN_VALID - 1]
+        policy_cache.put(self.key, self.entries)
+
+
+KNOWN_VALID = 64     # inputs kept in the cache of valid inputs
+
+
+@lru_cache(maxsize=None)
+def _known(name: str, folder: str | None) -> _Known | None:
+    """The cache of valid inputs of a schema (None when caching is off or jsonschema-rs absent)."""
+    import importlib.util
+
+    from . import policy_cache
+
+    try:
+        spec = importlib.util.find_spec("jsonschema_rs")
+        st = os.stat(spec.origin)
+        engine = f"{spec.origin}\0{st.st_size}\0{st.st_mtime_ns}"
+    except (AttributeError, TypeError, OSError, ImportError, ValueError):
+        return None
+    key = policy_cache.content_key("valid-inputs", name, json.dumps(schema(name, folder), sort_keys=True), engine)
+    if key is None:
+        return None
+    entries = policy_cache.get(key)
+    if not (isinstance(entries, list) and all(isinstance(e, str) for e in entries)):
+        entries = []
+    return _Known(key, entries)
+
+
+def _known_valid(data, name: str, folder: str | None):
+    """(the cache of valid inputs, this input's digest) before the first validation of a
+    process, else None. The compiled validator accepted exactly this input before (same schema,
+    engine and jsonschema-rs) when its digest is there: a start that evaluates a transaction
+    again need not import jsonschema-rs (20-40 ms: it imports `email.utils`). A batch asks
+    until its first miss, and remembers that record only."""
+    if _fast_validator.cache_info().currsize:
+        return None
+    known = _known(name, folder)
+    return None if known is None else (known, digest_of(data))
+
+
 FAST = os.environ.get("EXPORTCTL_FAST_VALIDATION", "1") != "0"
 """EXPORTCTL_FAST_VALIDATION=0: jsonschema only (the plain path, for comparisons)."""
 
@@ -370,8 +433,13 @@ def validate(data, source: str, lines: dict | None = None, schema_name: str = "t
              folder: str | None = None) -> list[Diagnostic]:
     """Every schema violation as a diagnostic with its JSON path and, when known, its line."""
     if FAST:
+        known = _known_valid(data, schema_name, folder)
+        if known is not None and known[0].hit(known[1]):
+            return []
         fast = _fast_validator(schema_name, folder)
         if fast is not None and fast(data):
+            if known is not None:
+                known[0].remember(known[1])
             return []
     lines = lines or {}
     diags = []
@@ -504,17 +572,22 @@ def read_text(text: str, source: str, folder: str | None = None, defer: bool = F
             for i, d in enumerate(data if isinstance(data, list) else [data]):
                 yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0, folder, defer)
             return
-    try:
-        docs = yaml_documents(text)
-    except yaml.YAMLError as e:
-        yield Record(source, error=ExportctlError(yaml_error(e, source)))
-        return
-    docs = [(n, d) for n, d in docs if d is not None]
+    docs = documents_read_before(text)
+    if docs is None:
+        import yaml
+
+        try:
+            docs = yaml_documents(text)
+        except yaml.YAMLError as e:
+            yield Record(source, error=ExportctlError(yaml_error(e, source)))
+            return
+        docs = [(yaml_lines(n), d) for n, d in docs if d is not None]
+        remember_documents(text, docs)
     if not docs:
         yield Record(source, error=ExportctlError(Diagnostic("E601", "no transaction in the file", Span(source, 1, 1))))
-    for i, (node, data) in enumerate(docs):
+    for i, (lines, data) in enumerate(docs):
         where = source if len(docs) == 1 else f"{source}#{i + 1}"
-        yield _record(data, where, yaml_lines(node), source, 0, folder, defer)
+        yield _record(data, where, lines, source, 0, folder, defer)
 
 
 class TooLong:

@@ -5,10 +5,9 @@ read with its nesting checked before the parser sees it. `facts` validates what 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
-
-import yaml
 
 from .diagnostics import Diagnostic, ExportctlError
 from .source import Span
@@ -35,106 +34,126 @@ class Limits:
 LIMITS = Limits()
 
 
-class InputError(yaml.MarkedYAMLError):
-    """A YAML value that parses but must not be accepted (alias, duplicate key, NaN, impossible
-    date, too deep or too large), with its mark and diagnostic code. A YAMLError, so every reader
-    of Loader (transactions, golden case files) reports it located."""
+def _classes() -> tuple:
+    """(InputError, Loader), defined on first use: they subclass PyYAML's, and a start that reads
+    no YAML (JSON input, or a transaction file read before: facts keeps it) never imports yaml."""
+    done = globals().get("_CLASSES")
+    if done:
+        return done
+    import yaml
 
-    def __init__(self, code: str, message: str, mark):
-        super().__init__(problem=message, problem_mark=mark)
-        self.code = code
+    class InputError(yaml.MarkedYAMLError):
+        """A YAML value that parses but must not be accepted (alias, duplicate key, NaN, impossible
+        date, too deep or too large), with its mark and diagnostic code. A YAMLError, so every reader
+        of Loader (transactions, golden case files) reports it located."""
+
+        def __init__(self, code: str, message: str, mark):
+            super().__init__(problem=message, problem_mark=mark)
+            self.code = code
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader without YAML 1.1 booleans (`NO` is Norway, not false) and hardened: no aliases,
+        bounded nesting (so composing cannot blow the stack), no duplicate keys, no NaN/Infinity,
+        no impossible dates, bounded integers and strings."""
+
+        limits = LIMITS
+        _depth = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                ev = self.peek_event()
+                raise InputError("E608", f"YAML alias *{ev.anchor} is not accepted: aliases can expand without "
+                                         "bound; write the value out", ev.start_mark)
+            if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+                return super().compose_node(parent, index)
+            self._depth += 1
+            try:
+                if self._depth > self.limits.depth:
+                    raise InputError("E603", f"nested deeper than {self.limits.depth} levels", self.peek_event().start_mark)
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen: dict = {}
+                for key_node, _ in node.value:
+                    if isinstance(key_node, yaml.ScalarNode):
+                        key = self.construct_object(key_node, deep=True)
+                        try:
+                            first = seen.get(key)
+                        except TypeError:
+                            continue
+                        if first is not None:
+                            raise InputError("E605", f"duplicate key {key!r} (first given on line {first}): "
+                                                     "which one is meant?", key_node.start_mark)
+                        seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep)
+
+        def _float(self, node):
+            import math
+
+            value = yaml.SafeLoader.construct_yaml_float(self, node)
+            if not math.isfinite(value):
+                raise InputError("E604", f"{node.value!r} is not a finite number", node.start_mark)
+            return value
+
+        def _int(self, node):
+            digits = sum(c.isdigit() for c in node.value)
+            if digits > self.limits.int_digits:
+                raise InputError("E603", f"integer of {digits} digits (at most {self.limits.int_digits})", node.start_mark)
+            return yaml.SafeLoader.construct_yaml_int(self, node)
+
+        def _timestamp(self, node):
+            try:
+                return yaml.SafeLoader.construct_yaml_timestamp(self, node)
+            except (ValueError, OverflowError) as e:
+                raise InputError("E606", f"{node.value!r} is not a date that exists ({e})", node.start_mark)
+
+        def _str(self, node):
+            if len(node.value) > self.limits.string_chars:
+                raise InputError("E603", f"string of {len(node.value):,} characters (at most "
+                                         f"{self.limits.string_chars:,})", node.start_mark)
+            return yaml.SafeLoader.construct_yaml_str(self, node)
+
+    Loader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+    }
+    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
+    Loader.add_constructor("tag:yaml.org,2002:float", Loader._float)
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader._int)
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader._timestamp)
+    Loader.add_constructor("tag:yaml.org,2002:str", Loader._str)
+
+    for cls in (InputError, Loader):
+        cls.__qualname__ = cls.__name__      # picklable by name, through the module's __getattr__
+    return globals().setdefault("_CLASSES", (InputError, Loader))    # two threads: the first wins
 
 
-class Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1 booleans (`NO` is Norway, not false) and hardened: no aliases,
-    bounded nesting (so composing cannot blow the stack), no duplicate keys, no NaN/Infinity,
-    no impossible dates, bounded integers and strings."""
-
-    limits = LIMITS
-    _depth = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            ev = self.peek_event()
-            raise InputError("E608", f"YAML alias *{ev.anchor} is not accepted: aliases can expand without "
-                                     "bound; write the value out", ev.start_mark)
-        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
-            return super().compose_node(parent, index)
-        self._depth += 1
-        try:
-            if self._depth > self.limits.depth:
-                raise InputError("E603", f"nested deeper than {self.limits.depth} levels", self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen: dict = {}
-            for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    key = self.construct_object(key_node, deep=True)
-                    try:
-                        first = seen.get(key)
-                    except TypeError:
-                        continue
-                    if first is not None:
-                        raise InputError("E605", f"duplicate key {key!r} (first given on line {first}): "
-                                                 "which one is meant?", key_node.start_mark)
-                    seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep)
-
-    def _float(self, node):
-        import math
-
-        value = yaml.SafeLoader.construct_yaml_float(self, node)
-        if not math.isfinite(value):
-            raise InputError("E604", f"{node.value!r} is not a finite number", node.start_mark)
-        return value
-
-    def _int(self, node):
-        digits = sum(c.isdigit() for c in node.value)
-        if digits > self.limits.int_digits:
-            raise InputError("E603", f"integer of {digits} digits (at most {self.limits.int_digits})", node.start_mark)
-        return yaml.SafeLoader.construct_yaml_int(self, node)
-
-    def _timestamp(self, node):
-        try:
-            return yaml.SafeLoader.construct_yaml_timestamp(self, node)
-        except (ValueError, OverflowError) as e:
-            raise InputError("E606", f"{node.value!r} is not a date that exists ({e})", node.start_mark)
-
-    def _str(self, node):
-        if len(node.value) > self.limits.string_chars:
-            raise InputError("E603", f"string of {len(node.value):,} characters (at most "
-                                     f"{self.limits.string_chars:,})", node.start_mark)
-        return yaml.SafeLoader.construct_yaml_str(self, node)
-
-
-Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
-}
-Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                              list("tTfF"))
-Loader.add_constructor("tag:yaml.org,2002:float", Loader._float)
-Loader.add_constructor("tag:yaml.org,2002:int", Loader._int)
-Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader._timestamp)
-Loader.add_constructor("tag:yaml.org,2002:str", Loader._str)
+def __getattr__(name: str):
+    if name in ("InputError", "Loader"):
+        return _classes()[name == "Loader"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def yaml_load(text: str):
     """Safe YAML load (no Norway problem). Raises yaml.YAMLError."""
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader
+    import yaml
+
+    return yaml.load(text, Loader=_classes()[1])  # noqa: S506 - Loader is a SafeLoader
 
 
 def yaml_load_all(text: str):
-    return list(yaml.load_all(text, Loader=Loader))  # noqa: S506 - Loader is a SafeLoader
+    import yaml
+
+    return list(yaml.load_all(text, Loader=_classes()[1]))  # noqa: S506 - Loader is a SafeLoader
 
 
 def yaml_documents(text: str) -> list:
     """(node, data) of every document, composed once (the node gives the lines). Raises yaml.YAMLError."""
-    loader = Loader(text)
+    loader = _classes()[1](text)
     try:
         out = []
         while loader.check_node():
@@ -145,12 +164,12 @@ def yaml_documents(text: str) -> list:
         loader.dispose()
 
 
-def yaml_error(e: yaml.YAMLError, source: str, code: str = "E601") -> Diagnostic:
+def yaml_error(e, source: str, code: str = "E601") -> Diagnostic:
     """A located diagnostic for a YAML error (InputError keeps its own code)."""
     mark = getattr(e, "problem_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     problem = getattr(e, "problem", None) or str(e)
-    if isinstance(e, InputError):
+    if isinstance(e, _classes()[0]):
         return Diagnostic(e.code, problem, Span(source, line, col))
     return Diagnostic(code, f"invalid YAML: {problem}", Span(source, line, col))
 
@@ -231,3 +250,67 @@ def _find_token(text: str, needle: str, second: bool = False) -> int:
     if not hits:
         return 0
     return hits[1] if second and len(hits) > 1 else hits[0]
+
+
+# ---------------------------------------------------------------- YAML texts read before
+
+YAML_KEPT = 32               # YAML texts whose documents the cache keeps (the latest read)
+YAML_KEPT_BYTES = 64 * 1024  # the largest text kept
+_YAML_SEEN: dict = {}        # per process: the key, and the first text and the entries when it missed
+
+
+def _yaml_key() -> str | None:
+    """The key of the cache of YAML documents: this engine (its loader) and this PyYAML (its
+    package folder and __init__, where its version is: a reinstall changes them)."""
+    import importlib.util
+
+    from . import policy_cache
+
+    try:
+        spec = importlib.util.find_spec("yaml")
+        st, folder = os.stat(spec.origin), os.stat(os.path.dirname(spec.origin))
+    except (AttributeError, TypeError, OSError, ImportError, ValueError):
+        return None
+    return policy_cache.content_key("yaml-documents", spec.origin, st.st_size, st.st_mtime_ns, folder.st_mtime_ns)
+
+
+def _text_digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def documents_read_before(text: str):
+    """[(lines, data)] of the documents of exactly this text when it was read before (the cache:
+    what `facts.read_text` made of it), else None: evaluating a file again imports no yaml and
+    composes nothing. Asked for the first
+    YAML text of a process only (a batch of files reads the others as before)."""
+    if "key" in _YAML_SEEN or len(text) > YAML_KEPT_BYTES:
+        return None
+    from . import policy_cache
+
+    key = _YAML_SEEN["key"] = _yaml_key()
+    hit = policy_cache.get(key) if key else None
+    entries = hit if isinstance(hit, dict) else {}
+    docs = entries.get(_text_digest(text))
+    if isinstance(docs, list):
+        return docs
+    _YAML_SEEN.update(first=text, entries=entries)
+    return None
+
+
+def remember_documents(text: str, docs: list) -> None:
+    """Keep the documents ([(lines, data)]) of the first YAML text a process reads, when the cache
+    had not them."""
+    if _YAML_SEEN.get("first") is not text or not _YAML_SEEN.get("key"):
+        return
+    from . import policy_cache
+
+    del _YAML_SEEN["first"]
+    entries = _YAML_SEEN.pop("entries")
+    digest = _text_digest(text)
+    entries.pop(digest, None)
+    entries[digest] = docs
+    while len(entries) > YAML_KEPT:
+        entries.pop(next(iter(entries)))
+    policy_cache.put(_YAML_SEEN["key"], entries)

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from .diagnostics import Diagnostic
-from .jsonout import compact
 from .source import Source
 
 _STRIP = dict.fromkeys((7, 8, 11, 12, 13))
@@ -125,6 +124,8 @@ def json_text(obj, pretty: bool = False) -> str:
     """Stable machine output: sorted keys, dates as ISO strings."""
     if pretty:
         return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    from .jsonout import compact    # here: text output never imports orjson
+
     return compact(obj)
 
 

@@ -19,7 +19,7 @@ from exportctl.cli import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
-HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema")
+HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson", "yaml")
 
 
 def _evaluate_in_a_new_process(env, *extra):
@@ -191,3 +191,188 @@ def test_closures_are_built_on_first_call_and_decide_as_before(policy_dir, monke
     assert n >= 1 and d["outcome"] == "license_required"
     assert decide(ps, base_tx(destination="CN")) == d and len(built) == n     # each built once
     assert decide(ps, base_tx(destination="GB"))["outcome"] != "license_required"
+
+
+# ---------------------------------------------------------------- code that @dataclass writes
+
+_CODE_REPORT = """
+import hashlib, marshal, sys, io
+from exportctl import cli, policy_cache
+out = io.StringIO()
+cached = len(policy_cache._CODES or {})
+rc = cli.main(['evaluate', sys.argv[1]], stdout=out, env={})
+import exportctl.ast as A, exportctl.evaluate as E
+h = hashlib.sha256()
+for mod in (A, E):
+    for name, cls in sorted(vars(mod).items()):
+        if isinstance(cls, type) and cls.__module__ == mod.__name__ and hasattr(cls, '__dataclass_fields__'):
+            for m in ('__init__', '__repr__', '__eq__', '__hash__', '__setattr__'):
+                f = cls.__dict__.get(m)
+                if f is not None:
+                    h.update(name.encode() + m.encode() + marshal.dumps(f.__code__))
+                    h.update(repr(getattr(f, '__annotations__', None)).encode())
+print(rc, cached, h.hexdigest())
+print(out.getvalue(), end='')
+"""
+
+
+def _code_report(env):
+    p = subprocess.run([sys.executable, "-c", _CODE_REPORT, str(QUICKSTART)], env=env, capture_output=True,
+                       text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    head, _, out = p.stdout.partition("\n")
+    rc, cached, digest = head.split()
+    return int(rc), int(cached), digest, out
+
+
+def test_dataclass_methods_come_from_the_cache_and_are_the_code_python_compiles(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    rc, cached, first, out = _code_report(env)
+    assert rc == 0 and cached == 0                      # nothing cached yet: compiled as usual
+    rc, cached, second, again = _code_report(env)
+    assert rc == 0 and cached > 100 and second == first and again == out
+    off = {**env, "EXPORTCTL_NO_CACHE": "1"}
+    rc, cached, third, plain = _code_report(off)
+    assert cached == 0 and third == first and plain == out
+
+
+def test_a_damaged_code_entry_is_not_used(tmp_path, monkeypatch):
+    from exportctl import policy_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    k = policy_cache._code_key()
+    policy_cache._write(k, b"not marshal data")
+    monkeypatch.setattr(policy_cache, "_CODES", None)
+    import dataclasses
+
+    monkeypatch.setattr(dataclasses, "exec", exec, raising=False)
+    policy_cache.cache_generated_code()
+    assert policy_cache._CODES == {} and dataclasses.exec is policy_cache._exec
+    monkeypatch.setattr(policy_cache, "_NEW", {})
+
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int
+        y: int = 2
+
+    assert Point(1) == Point(1, 2) and repr(Point(1)).endswith("Point(x=1, y=2)")
+    assert len(policy_cache._NEW) >= 3                  # compiled here, as exec would
+
+
+# ---------------------------------------------------------------- inputs the schema accepted before
+
+def test_a_valid_input_is_known_again_and_nothing_else_is(tmp_path, monkeypatch):
+    from exportctl import facts
+    from exportctl.diagnostics import ExportctlError
+    from exportctl.loading import yaml_documents
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    data = yaml_documents(QUICKSTART.read_text())[0][1]
+
+    def fresh_process():
+        facts._known.cache_clear()
+        facts._fast_validator.cache_clear()
+
+    calls = []
+    real = facts._fast_validator.__wrapped__
+
+    def counting(*a):
+        calls.append(a)
+        return real(*a)
+
+    monkeypatch.setattr(facts, "_fast_validator", facts.lru_cache(maxsize=None)(counting))
+    fresh_process()
+    first = facts.from_data(data)
+    assert len(calls) == 1                               # validated, and remembered
+    fresh_process()
+    again = facts.from_data(data)
+    assert len(calls) == 1 and again.digest == first.digest and again.data == first.data
+    # another input is validated (and a wrong one still refused with its diagnostics)
+    fresh_process()
+    bad = {**data, "kind": "smuggle"}
+    with pytest.raises(ExportctlError) as e:
+        facts.from_data(bad)
+    assert len(calls) == 2 and "kind" in str(e.value.diagnostics[0].message)
+    fresh_process()
+    with pytest.raises(ExportctlError):
+        facts.from_data(bad)
+    # the cache is keyed by the schema: another schema folder does not know the input
+    other = tmp_path / "schema"
+    other.mkdir()
+    text = (facts.schema_dir() / "transaction.schema.json").read_text()
+    (other / "transaction.schema.json").write_text(text.replace('"title"', '"$comment": "changed", "title"', 1))
+    fresh_process()
+    facts.from_data(data, folder=str(other))
+    assert len(calls) == 4
+    # off: always validated
+    monkeypatch.setenv("EXPORTCTL_NO_CACHE", "1")
+    fresh_process()
+    facts.from_data(data)
+    assert len(calls) == 5
+    facts._fast_validator.cache_clear()
+
+
+# ---------------------------------------------------------------- YAML read before
+
+def test_a_yaml_file_read_before_gives_the_same_records_without_parsing(tmp_path, monkeypatch):
+    from exportctl import facts, loading
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    parses = []
+    real = facts.yaml_documents
+    monkeypatch.setattr(facts, "yaml_documents", lambda text: parses.append(1) or real(text))
+
+    def read(path, text=None):
+        loading._YAML_SEEN.clear()                          # a new process
+        recs = list(facts.read_text(text if text is not None else path.read_text(), str(path)))
+        return [(r.source, r.error and [d.as_dict() for d in r.error.diagnostics],
+                 r.transaction and (r.transaction.data, r.transaction.lines, r.transaction.digest)) for r in recs]
+
+    files = sorted((ROOT / "examples" / "transactions").glob("*.yaml"))[::10] + [QUICKSTART]
+    for f in files:
+        first = read(f)
+        n = len(parses)
+        assert read(f) == first and len(parses) == n, f.name        # from the cache, the same
+    # a changed text is parsed again; a bad one is never kept and gives its diagnostic each time
+    text = QUICKSTART.read_text()
+    changed = read(QUICKSTART, text.replace("\n", "\n# note\n", 1))
+    assert len(parses) == n + 1 and changed[0][2][0] == first[0][2][0]      # same data, other lines
+    assert changed[0][2][1] != first[0][2][1]
+    bad = text + "\nkind: [unclosed\n"
+    assert read(QUICKSTART, bad)[0][1][0]["code"] == "E601" and read(QUICKSTART, bad)[0][1][0]["code"] == "E601"
+    assert len(parses) == n + 3
+    # only the first YAML text of a process is looked up: a batch of files reads them as before
+    loading._YAML_SEEN.clear()
+    list(facts.read_text(text, "a.yaml"))
+    list(facts.read_text(text, "b.yaml"))
+    assert len(parses) == n + 4
+    monkeypatch.setenv("EXPORTCTL_NO_CACHE", "1")
+    assert read(QUICKSTART) == first and len(parses) == n + 5
+    loading._YAML_SEEN.clear()
+
+
+# ---------------------------------------------------------------- the collector paused while starting
+
+def test_the_collector_is_paused_for_the_start_only(monkeypatch):
+    import gc
+
+    from exportctl import api
+
+    seen = []
+    real = api.decide
+    monkeypatch.setattr(api, "decide", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    assert gc.isenabled()
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["evaluate", str(QUICKSTART), str(QUICKSTART), "--format", "json"], stdout=out, stderr=err, env={}) == 0
+    assert seen == [False, True] and gc.isenabled()          # on again after the first decision
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1] and json.loads(lines[0])["outcome"]
+    seen.clear()
+    main(["evaluate", str(QUICKSTART), "--format", "markdown"], stdout=io.StringIO(), env={})
+    assert seen == [True] and gc.isenabled()                 # other ways of deciding: at once
+    gc.disable()
+    try:
+        main(["evaluate", str(QUICKSTART)], stdout=io.StringIO(), env={})
+        assert seen[-1] is False and not gc.isenabled()     # the caller's setting is kept
+    finally:
+        gc.enable()

@@ -35,7 +35,8 @@ def test_cold_start_smoke(bench, tmp_path):
     out = tmp_path / "c.json"
     assert cold_start.main(["--smoke", "--out", str(out)]) == 0
     r = json.loads(out.read_text())
-    assert set(r["results"]) == {"new, cold cache", "new, warm cache"}
+    assert set(r["results"]) == {"new, cold cache", "new, warm cache", "new, warm, new tx", "python -c pass"}
+    assert all(x["runs"] == 1 and x["median_ms"] > 0 for x in r["results"].values())
     assert any(m["module"].startswith("exportctl") for m in r["where"]["imports"])
 
 

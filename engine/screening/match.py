@@ -16,9 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz.distance import Indel
-
 from .names import is_number
+
+
+def _similarity(a: str, b: str, score_cutoff: float) -> float:
+    """rapidfuzz's Indel.normalized_similarity, imported on the first fuzzy comparison: a start
+    whose names have no close candidates never imports rapidfuzz (20-30 ms)."""
+    global _similarity
+    from rapidfuzz.distance import Indel
+
+    _similarity = Indel.normalized_similarity
+    return _similarity(a, b, score_cutoff=score_cutoff)
 
 MAX_RUN = 4
 
@@ -159,7 +167,7 @@ class Scorer:
             return 0.0, ""
         short, long_ = (a, b) if len(a) < len(b) else (b, a)
         if len(short) >= 4 and len(short) * 3 >= len(long_) * 2:
-            r = Indel.normalized_similarity(a, b, score_cutoff=self.p.token_fuzzy_min)
+            r = _similarity(a, b, score_cutoff=self.p.token_fuzzy_min)
             if r:
                 return r, "similar"
         # a common word cut short ("Inst." for Institute), or a person's initial ("P." for Petrovich)
@@ -181,7 +189,7 @@ class Scorer:
             lo, hi = len(tok) * 0.8, len(tok) * 1.25
             for joined, spots in runs.joined.items():
                 if lo <= len(joined) <= hi:
-                    r = Indel.normalized_similarity(tok, joined, score_cutoff=self.p.token_fuzzy_min)
+                    r = _similarity(tok, joined, score_cutoff=self.p.token_fuzzy_min)
                     if r:
                         out += [(r, j, n, "joined") for j, n in spots]
         return out

@@ -12,8 +12,6 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from .. import policy_cache
 from ..diagnostics import Diagnostic, ExportctlError
 from ..source import Span
@@ -167,6 +165,8 @@ class Lists:
 
 def _read_yaml(path: Path, code: str):
     """(data, lines, text digest) of a YAML file; a located diagnostic on any problem."""
+    import yaml     # here: a start whose lists come from the cache imports no yaml
+
     from .. import facts
 
     name = str(path)
