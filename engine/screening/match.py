@@ -328,11 +328,13 @@ class Scorer:
         dtotal = qp.dsum + ep.dsum
         w, d = ep.w, ep.d
         kept_w, kept_d = total, dtotal
+        low_w, low_d = need * total, need * dtotal
+        get = memo.get
         for j in ep.order:
             if me >> j & 1:
                 continue
             b = e[j]
-            got = memo.get(b)
+            got = get(b)
             if got is None:
                 got = memo[b] = self._word_in(b, qp)
             if got[1]:
@@ -341,9 +343,9 @@ class Scorer:
             else:
                 kept_w -= w[j]
                 kept_d -= d[j]
-                if kept_w < need * total:
+                if kept_w < low_w:
                     return kept_w / total
-                if both and kept_d < need * dtotal:
+                if both and kept_d < low_d:
                     return kept_d / dtotal
         wq, dq = qp.sums(mq)
         we = de = 0.0
@@ -366,14 +368,20 @@ class Scorer:
         its own (Scorer.pair), or with a run of the party's words."""
         mask = 0
         toks = qp.toks
+        known = self._pairs.get          # Scorer.pair's remembered answers, without the call
         pair = self.pair
         for i in qp.first.get(b[0], ()):
-            if pair(toks[i], b)[0]:
+            a = toks[i]
+            got = known((a, b)) or pair(a, b)
+            if got[0]:
                 mask |= 1 << i
         if len(b) >= 4:
             for i in qp.last4.get(b[-1], ()):
-                if not mask >> i & 1 and pair(toks[i], b)[0]:
-                    mask |= 1 << i
+                if not mask >> i & 1:
+                    a = toks[i]
+                    got = known((a, b)) or pair(a, b)
+                    if got[0]:
+                        mask |= 1 << i
         hit = mask != 0
         runs = qp.runs
         if b in runs.joined or (len(b) >= self.p.acronym_min and b in runs.initials) or \
