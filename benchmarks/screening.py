@@ -210,7 +210,9 @@ def instructions(n: int, m: int, out: str | None) -> int:
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="exportctl-screening-"))
     root = tmp / "policies"
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    # a policy cache of its own: other processes writing theirs cannot prune the entries every
+    # run must find (a run that built the index again would count it)
+    env = {**os.environ, "PYTHONHASHSEED": "0", "XDG_CACHE_HOME": str(tmp / "cache")}
     me = [__file__, "--entries", str(n), "--decisions", str(m), "--root", str(root)]
     try:
         # writes the folder and fills the policy cache (policies, lists and their index), so the
