@@ -3,6 +3,7 @@
 
     python benchmarks/screening.py               # 10,000 entries, 2,000 decisions per side
     python benchmarks/screening.py --smoke       # 500 entries, 100 decisions: checks it runs
+    python benchmarks/screening.py --instructions --decisions 300   # instructions under valgrind
 
 1. Copies the bundled policies to a temporary folder and writes lists/synthetic.yaml with N
    generated entries (deterministic seed): company names of pinyin syllable pairs or of
@@ -17,6 +18,12 @@
    the median ratio, the index build time and how many parties were flagged (match or review; a review that could change the outcome costs a
    second evaluation).
 
+`--instructions` counts instructions instead of seconds (valgrind's callgrind: the same count
+whatever else this shared machine does), with PYTHONHASHSEED=0: three runs of this script doing
+the same set-up (policies, lists and their index from the policy cache, the warm-up, the M
+transactions), then nothing, the decisions with screening off, or with it on; the differences are
+each side's cost per decision and their ratio is the figure.
+
 The goal (issue 18): screening at most halves the throughput (ratio <= 2.0) at 10,000 entries.
 Results go to stdout and, with --out, to a JSON file.
 """
@@ -26,6 +33,9 @@ import argparse
 import copy
 import datetime as _dt
 import json
+import os
+import re
+import subprocess
 import random
 import statistics
 import shutil
@@ -108,7 +118,9 @@ def transactions(m: int, entries: list[dict], seed: int = 7) -> list[dict]:
     return out
 
 
-def run(n: int, m: int, rounds: int = 1) -> dict:
+def prepare(n: int, m: int, root: Path) -> dict:
+    """The set-up every mode shares: the bundled policies with N synthetic entries in `root`
+    (written unless there), the lists and their index, M transactions, the warm-up."""
     import yaml
 
     from exportctl import facts
@@ -116,33 +128,40 @@ def run(n: int, m: int, rounds: int = 1) -> dict:
     from exportctl.policyset import policies_root
     from exportctl.screening import Options, model
 
-    tmp = Path(tempfile.mkdtemp(prefix="exportctl-screening-"))
-    try:
-        root = tmp / "policies"
+    entries = synthetic_entries(n)
+    if not (root / "lists" / "synthetic.yaml").is_file():
         shutil.copytree(policies_root(), root)
-        entries = synthetic_entries(n)
         (root / "lists" / "synthetic.yaml").write_text(yaml.safe_dump({
             "id": "synthetic", "title": "synthetic entries (benchmark)", "version": "2026-11-29",
             "source": "benchmarks/screening.py", "entries": entries}, allow_unicode=True), encoding="utf-8")
-        ps = load_policies(root)
-        t0 = time.perf_counter()
-        lists = model.load(root)
-        lists.index()
-        build = time.perf_counter() - t0
-        txs = [facts.from_data(t, folder=ps.schema_folder) for t in transactions(m, entries)]
-        day = _dt.date(2026, 11, 29)
-        off, on = Options(enabled=False), Options()
-        warm = [facts.from_data(t, folder=ps.schema_folder) for t in transactions(min(50, m), entries, seed=99)]
-        for t in warm:                                  # warm-up: compiled policies, caches
-            decide(ps, t, day, off)
-            decide(ps, t, day, on)
+    ps = load_policies(root)
+    t0 = time.perf_counter()
+    lists = model.load(root)
+    lists.index()
+    build = time.perf_counter() - t0
+    day = _dt.date(2026, 11, 29)
+    off, on = Options(enabled=False), Options()
+    warm = [facts.from_data(t, folder=ps.schema_folder) for t in transactions(min(50, m), entries, seed=99)]
+    for t in warm:                                  # warm-up: compiled policies, caches
+        decide(ps, t, day, off)
+        decide(ps, t, day, on)
+    return {"ps": ps, "lists": lists, "entries": entries, "build": build, "day": day, "off": off, "on": on,
+            "txs": lambda seed=7: [facts.from_data(t, folder=ps.schema_folder)
+                                   for t in transactions(m, entries, seed=seed)],
+            "decide": decide}
+
+
+def run(n: int, m: int, rounds: int = 1) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="exportctl-screening-"))
+    try:
+        s = prepare(n, m, tmp / "policies")
+        ps, lists, day, off, on, decide = s["ps"], s["lists"], s["day"], s["off"], s["on"], s["decide"]
         rounds_out = []
         matched = 0
         for r in range(rounds):
-            if r:
-                # other parties each round (another seed): no round meets the names, and so the
-                # remembered hits, of an earlier one
-                txs = [facts.from_data(t, folder=ps.schema_folder) for t in transactions(m, entries, seed=7 + r)]
+            # other parties each round (another seed): no round meets the names, and so the
+            # remembered hits, of an earlier one
+            txs = s["txs"](7 + r)
             sides = {"without": 0.0, "with": 0.0}
             matched = 0
             # interleaved, so both sides see the same load on a shared machine
@@ -159,7 +178,7 @@ def run(n: int, m: int, rounds: int = 1) -> dict:
         ratios = sorted(x["without"] / x["with"] for x in rounds_out)
         mid = sorted(rounds_out, key=lambda x: x["without"] / x["with"])[len(rounds_out) // 2]
         return {"entries": len(lists.entries), "synthetic": n, "decisions": m, "rounds": rounds,
-                "index_build_s": round(build, 3), "index_keys": len(lists.index().keys),
+                "index_build_s": round(s["build"], 3), "index_keys": len(lists.index().keys),
                 "decisions_per_s_without": round(mid["without"], 1),
                 "decisions_per_s_with": round(mid["with"], 1),
                 "ratio": round(statistics.median(ratios), 3),
@@ -169,6 +188,64 @@ def run(n: int, m: int, rounds: int = 1) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def phase(n: int, m: int, root: Path, which: str) -> int:
+    """One run of --instructions: the set-up, then nothing (`none`) or the M decisions with
+    screening off or on."""
+    s = prepare(n, m, root)
+    txs = s["txs"]()
+    if which != "none":
+        ps, day, opt, decide = s["ps"], s["day"], s[which], s["decide"]
+        for t in txs:
+            decide(ps, t, day, opt)
+    return 0
+
+
+def instructions(n: int, m: int, out: str | None) -> int:
+    """Three runs under valgrind's callgrind (instructions, the same count whatever else the
+    machine does): the set-up then nothing, the decisions with screening off, with it on. The
+    differences are each side's cost; their ratio is the figure (with the none run, the
+    set-up, the imports and the list index cancel out)."""
+    if shutil.which("valgrind") is None:
+        print("--instructions needs valgrind (Debian: apt install valgrind)", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="exportctl-screening-"))
+    root = tmp / "policies"
+    # a policy cache of its own: other processes writing theirs cannot prune the entries every
+    # run must find (a run that built the index again would count it)
+    env = {**os.environ, "PYTHONHASHSEED": "0", "XDG_CACHE_HOME": str(tmp / "cache")}
+    me = [__file__, "--entries", str(n), "--decisions", str(m), "--root", str(root)]
+    try:
+        # writes the folder and fills the policy cache (policies, lists and their index), so the
+        # measured runs load them as every later process of a batch does
+        subprocess.run([sys.executable, *me, "--phase", "none"], check=True, env=env)
+
+        def start(which):
+            return subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                                     sys.executable, *me, "--phase", which],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+
+        counts = {}
+        for pair in (("none", "off"), ("on",)):         # two at a time: the machine has 2 cores
+            runs = {which: start(which) for which in pair}
+            for which, proc in runs.items():
+                err = proc.communicate()[1]
+                found = re.search(r"I\s+refs:\s+([\d,]+)", err)
+                if proc.returncode or found is None:
+                    print(f"the {which} run failed:\n{err[-2000:]}", file=sys.stderr)
+                    return 1
+                counts[which] = int(found.group(1).replace(",", ""))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    without, with_ = counts["off"] - counts["none"], counts["on"] - counts["none"]
+    r = {"synthetic": n, "decisions": m, "instructions_per_decision_without": without // m,
+         "instructions_per_decision_with": with_ // m, "instructions_per_screening": (with_ - without) // m,
+         "ratio": round(with_ / without, 3)}
+    print(json.dumps(r, indent=2))
+    if out:
+        Path(out).write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--entries", type=int, default=10_000)
@@ -176,8 +253,16 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="rounds side by side; the median ratio is reported")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
+    ap.add_argument("--instructions", action="store_true",
+                    help="count instructions under valgrind instead of seconds (use a modest --decisions)")
+    ap.add_argument("--root", help=argparse.SUPPRESS)
+    ap.add_argument("--phase", choices=["none", "off", "on"], help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     n, m, rounds = (500, 100, 1) if a.smoke else (a.entries, a.decisions, a.rounds)
+    if a.phase:
+        return phase(n, m, Path(a.root), a.phase)
+    if a.instructions:
+        return instructions(n, m, a.out)
     r = run(n, m, rounds)
     print(f"list entries: {r['entries']} ({r['synthetic']} synthetic); index: {r['index_keys']} keys, "
           f"built in {r['index_build_s']} s")

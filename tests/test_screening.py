@@ -336,6 +336,18 @@ def test_screening_benchmark_smoke(tmp_path, monkeypatch):
     assert r["synthetic"] == 500 and r["decisions_per_s_with"] > 0 and r["parties_flagged"] > 0
 
 
+def test_screening_benchmark_instruction_phase_runs(tmp_path, monkeypatch):
+    """One run of --instructions (what valgrind counts) decides in a folder it writes once and reuses."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import screening as bench
+
+    root = tmp_path / "policies"
+    assert bench.main(["--smoke", "--phase", "on", "--root", str(root)]) == 0
+    written = (root / "lists" / "synthetic.yaml").stat().st_mtime_ns
+    assert bench.main(["--smoke", "--phase", "none", "--root", str(root)]) == 0
+    assert (root / "lists" / "synthetic.yaml").stat().st_mtime_ns == written
+
+
 def test_the_docs_page_shows_every_bundled_list_with_its_version_and_the_parameters(lists):
     page = (Path(__file__).resolve().parent.parent / "docs" / "screening.md").read_text(encoding="utf-8")
     for d in lists.datasets:

@@ -45,7 +45,7 @@ def decide_with(root, data: dict, day: _dt.date, evaluate, options: Options | No
         return d
     s = screen(lists, data, day)
     low = evaluate(s.augmented(data))
-    if s.has_review:
+    if s.has_review and s.review_adds(data):
         high = evaluate(s.augmented(data, with_review=True), explain=False)
         low = _unsure(low, high, s)
     low["screening"] = s.section()

@@ -51,7 +51,10 @@ class Index:
             for n in e.names:
                 variants.extend(self.norm.variants(n))
             self.names.append(variants)
-            self.prepared.append([self.scorer.prepared(v.tokens, v.script == "han") for v in variants])
+            preps = [self.scorer.prepared(v.tokens, v.script == "han") for v in variants]
+            for ep in preps:        # kept with the index (policy cache): every search reads them
+                ep.order, ep.runkeys
+            self.prepared.append(preps)
             for vi, v in enumerate(variants):
                 for key in self.keys_of(v.tokens):
                     self.keys.setdefault(key, set()).add((k, vi))
@@ -103,38 +106,51 @@ class Index:
     def search(self, names: list, day: _dt.date | None, country: str | None = None,
                floor: float | None = None) -> list:
         """Hits at or above `floor` (default: the review level) among entries in force on `day`."""
-        floor = self.params.review if floor is None else floor
+        params = self.params
+        floor = params.review if floor is None else floor
+        norm = self.norm
         variants = []
         for n in names:
-            variants.extend(self.norm.variants(n))
+            variants.extend(norm.variants(n))
         out = []
         by_entry: dict = {}
         for k, vi in self.candidates(variants):
-            by_entry.setdefault(k, []).append(vi)
+            got = by_entry.get(k)
+            if got is None:
+                by_entry[k] = [vi]
+            else:
+                got.append(vi)
         scorer = self.scorer
-        queries = [(qv, scorer.prepared(qv.tokens, qv.script == "han"), {}, {}) for qv in variants]
+        bound, score = scorer.bound, scorer.score_prepared
+        prepare = scorer.prepared
+        queries = [(qv, prepare(qv.tokens, qv.script == "han"), {}, {}) for qv in variants]
+        entries, prepared, names_of = self.entries, self.prepared, self.names
+        penalty_w = params.country_mismatch_penalty
+        # a pair whose score cannot reach the floor (after the country penalty) is not
+        # scored: it could be neither a hit nor the best pair of one (the margin covers rounding)
+        need_same = floor - 1e-6 if floor > 0 else -1.0
+        need_other = floor + penalty_w - 1e-6 if floor > 0 else -1.0
         for k, vis in by_entry.items():
-            e = self.entries[k]
+            e = entries[k]
             if day is not None and not e.in_force(day):
                 continue
             penalty = bool(country and e.countries and country not in e.countries)
-            # a pair whose score cannot reach the floor (after the country penalty) is not
-            # scored: it could be neither a hit nor the best pair of one (the margin covers rounding)
-            need = floor + (self.params.country_mismatch_penalty if penalty else 0.0) - 1e-6 if floor > 0 else -1.0
+            need = need_other if penalty else need_same
             best = None
+            preps = prepared[k]
             for qv, qp, memo, words in queries:
                 for vi in vis:
-                    ep = self.prepared[k][vi]
-                    if scorer.bound(qp, ep, words, need) < need:
+                    ep = preps[vi]
+                    if bound(qp, ep, words, need) < need:
                         continue
-                    s, pairs = scorer.score_prepared(qp, ep, memo)
+                    s, pairs = score(qp, ep, memo)
                     if best is None or s > best[0]:
-                        best = (s, qv.text, self.names[k][vi].text, pairs)
+                        best = (s, qv.text, names_of[k][vi].text, pairs)
             if best is None:
                 continue
             s, qn, en, pairs = best
             if penalty:
-                s = max(0.0, s - self.params.country_mismatch_penalty)
+                s = max(0.0, s - penalty_w)
             if s >= floor:
                 out.append(Hit(e, round(s, 4), qn, en, tuple(pairs), penalty))
         out.sort(key=lambda h: (-h.score, h.entry.list, h.entry.id))

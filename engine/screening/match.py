@@ -70,37 +70,62 @@ class Prepared:
     once (a listed name's when the list is indexed, a party's once per search) instead of for
     every pair scored."""
 
-    __slots__ = ("toks", "han", "w", "d", "wsum", "dsum", "runs", "set", "nums", "first", "last4",
-                 "runkeys", "runwords", "runset", "loose", "order", "_sums")
+    __slots__ = ("toks", "han", "w", "d", "wsum", "dsum", "runs", "nums", "first", "last4",
+                 "runwords", "runset", "loose", "_order", "_runkeys", "_acronym_min", "_sums")
 
     def __init__(self, scorer: "Scorer", toks: tuple, han: bool):
         self.toks = toks
         self.han = han
-        self.w = scorer._weights(toks)
-        self.d = scorer._distinct(toks)
-        self.wsum = sum(self.w)
-        self.dsum = sum(self.d)
+        self.w = w = scorer._weights(toks)
+        self.d = d = scorer._distinct(toks)
+        self.wsum = sum(w)
+        self.dsum = sum(d)
         self.runs = _runs(toks)
-        self.set = frozenset(toks)
-        self.nums = frozenset(t for t in toks if is_number(t))
         # the only tokens another token can pair with on its own (Scorer.pair's letter filter):
         # those with its first letter, and, when both have at least 4 letters, its last
-        self.first: dict = {}
-        self.last4: dict = {}
+        first: dict = {}
+        last4: dict = {}
+        runwords = []
+        nums = []
         for j, t in enumerate(toks):
-            self.first.setdefault(t[0], []).append(j)
+            first.setdefault(t[0], []).append(j)
             if len(t) >= 4:
-                self.last4.setdefault(t[-1], []).append(j)
+                last4.setdefault(t[-1], []).append(j)
+            if is_number(t):
+                nums.append(t)
+            else:
+                runwords.append((j, t))
+        self.first, self.last4 = first, last4
+        self.nums = frozenset(nums)
         p = scorer.p
-        # what Scorer._run_match needs before it can find anything: a word the other side's
-        # runs are written together or abbreviated as, or a long distinctive word (loosely)
-        self.runkeys = frozenset(self.runs.joined) | frozenset(k for k in self.runs.initials if len(k) >= p.acronym_min)
-        self.runwords = tuple((i, t) for i, t in enumerate(toks) if not is_number(t))
-        self.runset = frozenset(t for _, t in self.runwords)
-        self.loose = frozenset(i for i, t in self.runwords if len(t) >= 6 and t not in p.generic_words)
-        # the heaviest words first: a bound gives up soonest when they pair with nothing
-        self.order = tuple(sorted(range(len(toks)), key=lambda j: (-self.d[j], -self.w[j], j)))
+        self.runwords = tuple(runwords)
+        self.runset = frozenset(t for _, t in runwords)
+        generic = p.generic_words
+        self.loose = frozenset(i for i, t in runwords if len(t) >= 6 and t not in generic)
+        # worked out when first asked: only a listed name's are (Scorer.bound), not a party's
+        self._order = self._runkeys = None
+        self._acronym_min = p.acronym_min
         self._sums: dict = {}
+
+    @property
+    def runkeys(self) -> frozenset:
+        """What Scorer._run_match needs before it can find anything: a word the other side's
+        runs are written together or abbreviated as (or, loosely, a long distinctive word)."""
+        got = self._runkeys
+        if got is None:
+            runs = self.runs
+            got = self._runkeys = frozenset(runs.joined) | frozenset(
+                k for k in runs.initials if len(k) >= self._acronym_min)
+        return got
+
+    @property
+    def order(self) -> tuple:
+        """The heaviest words first: a bound gives up soonest when they pair with nothing."""
+        got = self._order
+        if got is None:
+            d, w = self.d, self.w
+            got = self._order = tuple(sorted(range(len(self.toks)), key=lambda j: (-d[j], -w[j], j)))
+        return got
 
     def sums(self, mask: int) -> tuple:
         """(weight, distinctive weight) of the tokens in `mask`."""
@@ -126,6 +151,7 @@ class Scorer:
         self._wcache: dict = {}
         self._pcache: dict = {}
         self._pairs: dict = {}
+        self._runm: dict = {}
 
     def prepared(self, toks: tuple, han: bool) -> Prepared:
         key = (toks, han)
@@ -177,7 +203,17 @@ class Scorer:
 
     def _run_match(self, tok: str, runs, fuzzy: bool = True) -> list:
         """(similarity, start, length, how) of one token against the other side's runs of words:
-        written together, or their initials."""
+        written together, or their initials. Remembered (a party's words meet the same listed
+        names again in a batch); the list returned is shared: read it, do not change it."""
+        key = (tok, runs, fuzzy)
+        got = self._runm.get(key)
+        if got is None:
+            if len(self._runm) > 200_000:
+                self._runm.clear()
+            got = self._runm[key] = self._run_match_new(tok, runs, fuzzy)
+        return got
+
+    def _run_match_new(self, tok: str, runs, fuzzy: bool) -> list:
         if is_number(tok):
             return []
         out = [(1.0, j, n, "joined") for j, n in runs.joined.get(tok, ())]
@@ -300,11 +336,13 @@ class Scorer:
         dtotal = qp.dsum + ep.dsum
         w, d = ep.w, ep.d
         kept_w, kept_d = total, dtotal
+        low_w, low_d = need * total, need * dtotal
+        get = memo.get
         for j in ep.order:
             if me >> j & 1:
                 continue
             b = e[j]
-            got = memo.get(b)
+            got = get(b)
             if got is None:
                 got = memo[b] = self._word_in(b, qp)
             if got[1]:
@@ -313,9 +351,9 @@ class Scorer:
             else:
                 kept_w -= w[j]
                 kept_d -= d[j]
-                if kept_w < need * total:
+                if kept_w < low_w:
                     return kept_w / total
-                if both and kept_d < need * dtotal:
+                if both and kept_d < low_d:
                     return kept_d / dtotal
         wq, dq = qp.sums(mq)
         we = de = 0.0
@@ -338,14 +376,20 @@ class Scorer:
         its own (Scorer.pair), or with a run of the party's words."""
         mask = 0
         toks = qp.toks
+        known = self._pairs.get          # Scorer.pair's remembered answers, without the call
         pair = self.pair
         for i in qp.first.get(b[0], ()):
-            if pair(toks[i], b)[0]:
+            a = toks[i]
+            got = known((a, b)) or pair(a, b)
+            if got[0]:
                 mask |= 1 << i
         if len(b) >= 4:
             for i in qp.last4.get(b[-1], ()):
-                if not mask >> i & 1 and pair(toks[i], b)[0]:
-                    mask |= 1 << i
+                if not mask >> i & 1:
+                    a = toks[i]
+                    got = known((a, b)) or pair(a, b)
+                    if got[0]:
+                        mask |= 1 << i
         hit = mask != 0
         runs = qp.runs
         if b in runs.joined or (len(b) >= self.p.acronym_min and b in runs.initials) or \
