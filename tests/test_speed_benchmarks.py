@@ -1,5 +1,6 @@
 """The speed benchmarks run in their smoke modes (small, no timing asserted): batch_speed.py
-(baseline and this tree give the same bytes), cold_start.py, dask_scale.py."""
+(baseline and this tree give the same bytes), cold_start.py, dask_scale.py; and the variants of
+explain_cost.py --cli (the real CLI with and without `checked`, with and without screening)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,30 @@ def test_dask_scale_smoke(bench, tmp_path):
     r = json.loads(out.read_text())
     assert r["counts"] == {"records": 150, "errors": 0} and r["sample_matches_cli"] is True and r["in_order"] is True
     assert r["records_per_worker_cpu_s"] > 0 and r["cli"]["records_per_cpu_s"] > 0
+
+
+def test_explain_cost_cli_variants_differ_only_by_what_they_measure(bench, tmp_path):
+    """explain_cost.py --cli runs the real CLI: its `plain` variant leaves out `checked` and
+    nothing else, its `noscreen` variants leave out the screening of parties."""
+    import subprocess
+    import sys
+
+    from scale import generate
+
+    f = tmp_path / "t.jsonl"
+    generate(4, f, seed=20261129)
+    lines = f.read_text().splitlines()
+    out = {}
+    for v in ("checked", "plain", "checked-noscreen"):
+        p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "explain_cost.py"), "--run-cli", str(f), v],
+                           capture_output=True, text=True, env={**__import__("os").environ})
+        assert p.returncode in (0, 1), p.stderr
+        out[v] = [json.loads(x) for x in p.stdout.splitlines()]
+    assert len(out["checked"]) == len(lines)
+    for full, plain in zip(out["checked"], out["plain"]):
+        assert all("checked" in r for r in full["regimes"]) and not any("checked" in r for r in plain["regimes"])
+        for r in full["regimes"]:
+            r.pop("checked")
+        assert full == plain
+    assert all("screening" in d and d["screening"].get("enabled", True) for d in out["checked"])
+    assert all(d.get("screening", {}).get("enabled") is False for d in out["checked-noscreen"])
