@@ -129,10 +129,7 @@ def main(argv=None) -> int:
         "batch_per_s_without_checked": round(whole_without), "batch_per_s_with_checked": round(whole_with),
         "batch_throughput_ratio": round(whole_with / whole_without, 3),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return _report(result, args)
 
 
 def instructions(args) -> int:
@@ -142,22 +139,13 @@ def instructions(args) -> int:
         return 2
     subprocess.run([sys.executable, __file__, "--n", "1", "--phase", "none"], check=True)   # fill the policy cache
 
-    def start(phase):
-        return subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-                                 __file__, "--n", str(args.n), "--phase", phase],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                env={**os.environ, "PYTHONHASHSEED": "0"})
-
     counts = {}
     for pair in (("none", "plain"), ("checked", "validate")):
-        runs = {phase: start(phase) for phase in pair}
+        runs = {phase: _callgrind([__file__, "--n", str(args.n), "--phase", phase]) for phase in pair}
         for phase, proc in runs.items():
-            err = proc.communicate()[1]
-            m = re.search(r"I\s+refs:\s+([\d,]+)", err)
-            if proc.returncode or m is None:
-                print(f"the {phase} run failed:\n{err[-2000:]}", file=sys.stderr)
+            counts[phase] = _refs(proc, phase, check_exit=True)
+            if counts[phase] is None:
                 return 1
-            counts[phase] = int(m.group(1).replace(",", ""))
     plain, checked = counts["plain"] - counts["none"], counts["checked"] - counts["none"]
     validate = counts["validate"] - counts["none"]
     n = args.n
@@ -167,10 +155,41 @@ def instructions(args) -> int:
         "decision_throughput_ratio": round(plain / checked, 3),
         "batch_throughput_ratio": round((plain + validate) / (checked + validate), 3),
     }
+    return _report(result, args)
+
+
+def _report(result: dict, args) -> int:
     print(json.dumps(result, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def _callgrind(argv: list) -> subprocess.Popen:
+    """This machine's Python under valgrind's callgrind (instruction counts), hash seed fixed."""
+    return subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, *argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+
+
+def _refs(proc: subprocess.Popen, label, check_exit: bool = False) -> int | None:
+    """The instructions a callgrind run counted; None (said on stderr) when it failed."""
+    err = proc.communicate()[1]
+    m = re.search(r"I\s+refs:\s+([\d,]+)", err)
+    if m is None or (check_exit and proc.returncode):
+        print(f"the {label} run failed:\n{err[-2000:]}", file=sys.stderr)
+        return None
+    return int(m.group(1).replace(",", ""))
+
+
+def _cli_inputs(tmp: str, n: int, first: int) -> tuple[Path, Path]:
+    """N generated records and a file of the first `first` of them; the policy cache filled."""
+    big, small = Path(tmp) / "n.jsonl", Path(tmp) / "first.jsonl"
+    generate(n, big, seed=20261129)
+    small.write_text("".join(big.read_text(encoding="utf-8").splitlines(keepends=True)[:first]), encoding="utf-8")
+    subprocess.run([sys.executable, __file__, "--run-cli", str(small), "checked"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return big, small
 
 
 VARIANTS = {"checked": [], "plain": [], "checked-noscreen": ["--no-screening"], "plain-noscreen": ["--no-screening"]}
@@ -202,24 +221,14 @@ def cli_instructions(args) -> int:
         return 2
     small_n = 20
     with tempfile.TemporaryDirectory() as tmp:
-        big, small = Path(tmp) / "n.jsonl", Path(tmp) / "small.jsonl"
-        generate(args.n, big, seed=20261129)
-        small.write_text("".join(big.read_text(encoding="utf-8").splitlines(keepends=True)[:small_n]), encoding="utf-8")
-        subprocess.run([sys.executable, __file__, "--run-cli", str(small), "checked"], check=True,
-                       stdout=subprocess.DEVNULL)                # fill the policy cache
-        runs = {(v, size): subprocess.Popen(
-                    ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-                     "--run-cli", str(path), v, "--prepared"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        big, small = _cli_inputs(tmp, args.n, small_n)
+        runs = {(v, size): _callgrind([__file__, "--run-cli", str(path), v, "--prepared"])
                 for v in VARIANTS for size, path in (("n", big), ("small", small))}
         counts = {}
         for key, proc in runs.items():
-            err = proc.communicate()[1]
-            m = re.search(r"I\s+refs:\s+([\d,]+)", err)
-            if m is None:
-                print(f"the {key} run failed:\n{err[-2000:]}", file=sys.stderr)
+            counts[key] = _refs(proc, key)
+            if counts[key] is None:
                 return 1
-            counts[key] = int(m.group(1).replace(",", ""))
     per = {v: (counts[(v, "n")] - counts[(v, "small")]) // (args.n - small_n) for v in VARIANTS}
     result = {
         "transactions": args.n, "measured_records": args.n - small_n,
@@ -227,10 +236,7 @@ def cli_instructions(args) -> int:
         "batch_throughput_ratio": round(per["plain"] / per["checked"], 3),
         "batch_throughput_ratio_no_screening": round(per["plain-noscreen"] / per["checked-noscreen"], 3),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return _report(result, args)
 
 
 def _cpu_of(argv: list) -> float:
@@ -249,11 +255,7 @@ def cli_cost(args) -> int:
     (start-up, the closures' warm-up and the code generation of the common epochs excluded)."""
     warm = min(500, args.n // 4)
     with tempfile.TemporaryDirectory() as tmp:
-        big, small = Path(tmp) / "n.jsonl", Path(tmp) / "warm.jsonl"
-        generate(args.n, big, seed=20261129)
-        small.write_text("".join(big.read_text(encoding="utf-8").splitlines(keepends=True)[:warm]), encoding="utf-8")
-        subprocess.run([sys.executable, __file__, "--run-cli", str(small), "checked"], check=True,
-                       stdout=subprocess.DEVNULL)                # fill the policy cache
+        big, small = _cli_inputs(tmp, args.n, warm)
         per_record: dict = {v: [] for v in VARIANTS}
         for _ in range(args.rounds):
             for variant in VARIANTS:
@@ -267,10 +269,7 @@ def cli_cost(args) -> int:
         "batch_throughput_ratio": round(med["plain"] / med["checked"], 3),
         "batch_throughput_ratio_no_screening": round(med["plain-noscreen"] / med["checked-noscreen"], 3),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return _report(result, args)
 
 
 if __name__ == "__main__":
