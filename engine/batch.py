@@ -5,6 +5,7 @@ in its place and the run goes on (exit 2 at the end, with a count)."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 from typing import Iterator, NamedTuple
 
@@ -135,23 +136,54 @@ def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
 
     prepare_workers(ps, style)
     ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
-    _WORKER_PS = ps if ctx.get_start_method() == "fork" else None
-    # what the parent built so far (policies, compiled programs, lists) is never freed: frozen,
-    # the workers' collections do not touch it, so its pages stay shared instead of copied
-    gc.freeze()
+    with _deferred():
+        _WORKER_PS = ps if ctx.get_start_method() == "fork" else None
+        # what the parent built so far (policies, compiled programs, lists) is never freed:
+        # frozen, the workers' collections do not touch it, so its pages stay shared, not copied
+        gc.freeze()
+        try:
+            pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(policies,))
+        finally:
+            gc.unfreeze()
+            _WORKER_PS = None
     try:
-        pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(policies,))
-    finally:
-        gc.unfreeze()
-        _WORKER_PS = None
-    with pool:
         pending: collections.deque = collections.deque()
         for unit in _units(paths, ps.schema_folder, stdin):
-            pending.append(pool.apply_async(_worker, ((unit, as_of, style),)))
+            with _deferred():
+                pending.append(pool.apply_async(_worker, ((unit, as_of, style),)))
             if len(pending) >= jobs * AHEAD:
-                yield from pending.popleft().get()
+                yield from _result(pending.popleft())
         while pending:
-            yield from pending.popleft().get()
+            yield from _result(pending.popleft())
+    finally:
+        with _deferred():
+            pool.terminate()
+
+
+def _result(res) -> list:
+    """A worker's result. Interrupts wait while the pool's own code runs (here and around it):
+    raised inside it, between taking one of its locks and the block that frees it, they can
+    leave the lock held, and the pool's shutdown then waits for it for ever."""
+    with _deferred() as signals:
+        while not res.ready():
+            res.wait(0.2)
+            if signals is not None and signals.pending is not None:
+                break   # raised as the block ends
+    return res.get()
+
+
+@contextlib.contextmanager
+def _deferred():
+    """Hold the active _Signals (if any) for the block: an interrupt is raised at its end."""
+    signals = _Signals.active
+    if signals is None:
+        yield None
+        return
+    signals.hold()
+    try:
+        yield signals
+    finally:
+        signals.release()
 
 
 def prepare_workers(ps, style: Style | None = None) -> None:
@@ -193,10 +225,13 @@ class _Signals:
     """SIGINT and SIGTERM raise Interrupted, except inside a held section (writing records and
     printing them), where they wait for the section to end: output stops at a whole record."""
 
+    active: "_Signals | None" = None   # the one installed now, for sections held elsewhere
+
     def __init__(self):
         self.held = 0
         self.pending = None
         self.saved = {}
+        self.outer = None
 
     def __enter__(self):
         import signal
@@ -205,7 +240,8 @@ class _Signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self.saved[sig] = signal.signal(sig, self._handler)
         except ValueError:  # not the main thread: leave signals alone
-            pass
+            return self
+        self.outer, _Signals.active = _Signals.active, self
         return self
 
     def __exit__(self, *exc):
@@ -213,6 +249,8 @@ class _Signals:
 
         for sig, old in self.saved.items():
             signal.signal(sig, old)
+        if self.saved:
+            _Signals.active = self.outer
         return False
 
     def _handler(self, signum, frame):
