@@ -86,7 +86,7 @@ class _RegimePlan:
     why: dict = field(default_factory=dict)            # rule id -> fast functions of its conjuncts (explain.py)
     rec_why: dict = field(default_factory=dict)        # rule id -> recording functions of its conjuncts
     rec_applies: list = field(default_factory=list)    # recording functions of `applies`
-    checks: object = None                              # emit._checks_fn: the checks behind a "no"
+    entries: object = None                             # emit._entries_fn: the checks behind a "no"
 
 
 @dataclass
@@ -131,7 +131,7 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
         plan.why = {rid: [ns[f] for f in names] for rid, names in rc.why.items()}
         plan.rec_why = {rid: [ns[f] for f in names] for rid, names in rc.rec_why.items()}
         plan.rec_applies = [ns[f] for f in rc.rec_applies]
-        plan.checks = ns[rc.checks] if rc.checks else None
+        plan.entries = ns[rc.entries] if rc.entries else None
         program.recorders.update((rid, ns[f]) for rid, f in rc.rec_rules.items() if f is not None)
         plan.applies = [ns[f] for f in rc.applies]
         plan.w_applies = [(a, _wrap_applies(ev, program, fn, ns[f])) for (a, fn), f in zip(reg.applies, rc.applies)]
@@ -362,7 +362,8 @@ class FastEvaluator:
             out[reg.id] = CompiledRegime(reg.policy, plan.x_applies if explain else plan.w_applies, rules, reg.all_rules,
                                          plan.w_conflicts, reg.digest,
                                          reg.encodes, reg.explainer,
-                                         FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict, plan.checks))
+                                         FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict,
+                                                   plan.entries))
         return out
 
     # -- fired rules only (no explanations): what a screening loop needs

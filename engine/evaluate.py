@@ -363,13 +363,14 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
         return []
     p = reg.policy
     fast = reg.fast_why
-    if fast is not None and fast.checks is not None:
+    if fast is not None and fast.entries is not None:
         # the compiled evaluator answers every rule's conjuncts in one call: only the rules it
         # found false are visited, the closures only where it met an unknown
-        out = _found_checks(reg, ctx, day, item_envs, seen, fast.found(ctx.root.data), fast)
+        out = _found_checks(reg, ctx, day, item_envs, seen, fast)
         if fast.strict:           # tests: the closures alone must find the same
             slow = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, None)
-            if sorted(out, key=_check_order) != sorted(slow, key=_check_order):
+            mine, theirs = sorted(out, key=_check_order), sorted(slow, key=_check_order)
+            if mine != theirs or [list(c) for c in mine] != [list(c) for c in theirs]:   # keys in order too
                 raise AssertionError(f"{reg.id}: compiled checks {out!r}, closures {slow!r}")
     else:
         out = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, fast)
@@ -417,32 +418,35 @@ def _rule_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: se
     return out
 
 
-def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, found: list, fast) -> list:
-    """`_rule_checks` from the compiled checks' answers (explain.FastHints.found): the same
-    entries, visiting only the rules that have a false (or unknown) condition. A false condition
-    already explained in this decision (the same words at the same item) is not worked out again."""
-    out = []
+def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, fast) -> list:
+    """`_rule_checks` from the compiled program (emit._entries_fn): the same entries, in the same
+    order, visiting only the rules that have a false (or unknown) condition; the program builds
+    them itself where it can and calls `one` for any other. A false condition already explained
+    in this decision (the same words at the same item) is not worked out again."""
+    out: list = []
     p, ex = reg.policy, reg.explainer
     said: set = set()
     table = ex.check_table(reg)
     cache = ctx.cache
     tx_env: dict = {}
-    for rid, i, j in found:                  # per rule, items in order: as _rule_checks visits them
+    tx, recs, strict = ctx.root.data, fast.rec_why, fast.strict
+
+    def one(rid, i, j):
         r, parts, head, dated = table[rid]
         if dated and not in_force(r.start, r.end, day):
-            continue
+            return
         env, item_id = item_envs[i] if i >= 0 else (tx_env, None)
         if seen and (rid, item_id) in seen:
-            continue
+            return
         if j is None:
             why = ex.why_not(p, r, ctx, env, True, fast)
             if why is None:
-                continue
+                return
             free = why["free"]
         else:
             free = parts[j][3]
             if free and rid in said:
-                continue          # told once for the rule already: a condition that reads no item
+                return          # told once for the rule already: a condition that reads no item
             if free:
                 key = parts[j][4]
             else:
@@ -450,15 +454,35 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, foun
                 key = (parts[j][4], it.path if it is not None else "")
             why = cache.get(key)
             if why is None:
-                why = ex.failed(p, r, ctx, env, j, fast)
+                why = _failed(ex, p, r, ctx, env, j, fast, parts[j], key, tx, recs.get(rid), strict)
         if free:
             if rid in said:
-                continue
+                return
             said.add(rid)
         c = head.copy()
         c["item"], c["failed"], c["facts"] = item_id, why["failed"], why["facts"]
         out.append(c)
+
+    fast.entries(tx, tx.get("items") or [], fast.DATE, cache, seen, said, out, one)
     return out
+
+
+def _failed(ex, p, r, ctx, env: dict, j: int, fast, part: tuple, key, tx, recs, strict: bool) -> dict:
+    """`Explainer.failed` for one conjunct the compiled checks found false, its recording
+    function called here directly (the common case: one call instead of four); anything else
+    (no recording function, an unknown met, strict mode) goes through `failed` itself."""
+    if recs is None or strict or len(recs) <= j:
+        return ex.failed(p, r, ctx, env, j, fast)
+    R: list = []
+    it = env.get("item")
+    try:
+        v = recs[j](tx, fast.DATE, R, ctx.cache, None if it is None else it.data, None if it is None else it.path)
+    except Exception:         # an unknown, a path it does not know: `failed` asks the closure
+        v = None
+    if v is not False:
+        return ex.failed(p, r, ctx, env, j, fast)
+    why = ctx.cache[key] = {"failed": part[0], "facts": facts_of(R), "free": part[3]}
+    return why
 
 
 def _finding_order(f: dict):

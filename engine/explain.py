@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from . import ast as A
 from .compile import Compiler, Scope, mentions_item
-from .runtime import UNKNOWN_ERRORS
+from .runtime import UNKNOWN_ERRORS, facts_of
 from .semantics import truth
 
 
@@ -37,14 +37,7 @@ class FastHints:
     rec_why: dict          # rule id (exceptions too) -> [recording function per conjunct]
     rec_applies: list      # one recording function per `applies`
     strict: bool = False   # check every recording against its closure (tests)
-    checks: object = None  # (tx, items, DATE, out): why_not's answers for every rule, two-valued (emit.py)
-
-    def found(self, tx: dict) -> list:
-        """[(rule id, item index or -1, j)]: j the index of the first false conjunct, or None
-        where an unknown was met; a rule absent was not considered or has no false conjunct."""
-        out: list = []
-        self.checks(tx, tx.get("items") or [], self.DATE, out)
-        return out
+    entries: object = None  # the checks behind a "no", built by the program (emit._entries_fn)
 
 
 def recorded(rec, ctx, env: dict, DATE, real=None):
@@ -281,13 +274,3 @@ class Explainer:
                     fn(ctx, env)
             hit = ctx.cache[key] = {"failed": text, "facts": facts_of(ctx.reads), "free": free}
         return hit
-
-
-def facts_of(reads: list) -> dict:
-    """The facts an evaluation read, by path, first value kept, dates as ISO strings (a finding's
-    `because`, a check's `facts`)."""
-    out: dict = {}
-    for path, value in reads:
-        if path not in out:
-            out[path] = value.isoformat() if isinstance(value, _dt.date) else value
-    return out

@@ -9,6 +9,7 @@ closures, never an answer. The generated module sees these under the names of `H
 
 from __future__ import annotations
 
+import datetime as _dt
 from operator import itemgetter
 
 from .semantics import arith, compare
@@ -410,6 +411,31 @@ def _rcheck(v):
     return v
 
 
+def facts_of(reads: list) -> dict:
+    """The facts an evaluation read, by path, first value kept, dates as ISO strings (a finding's
+    `because`, a check's `facts`)."""
+    out: dict = {}
+    for path, value in reads:
+        if path not in out:
+            out[path] = value.isoformat() if isinstance(value, _dt.date) else value
+    return out
+
+
+def _why(M: dict, key, text: str, free: bool, rec, tx, DATE, item, item_p):
+    """A conjunct found false, explained by its recording function: `Explainer.failed`'s entry,
+    kept in the decision's memo M; None where the recording cannot say (the caller asks the
+    closures)."""
+    R: list = []
+    try:
+        v = rec(tx, DATE, R, M, item, item_p)
+    except Exception:
+        return None
+    if v is not False:
+        return None
+    w = M[key] = {"failed": text, "facts": facts_of(R), "free": free}
+    return w
+
+
 HELPERS = {
     "_truth": _truth, "_eq": _eq, "_ne": _ne, "_ord": _ord, "_arith": _arith, "_member": _member,
     "_member_slow": _member_slow, "_starts": _starts, "_known": _known, "_known_value": _known_value,
@@ -417,6 +443,6 @@ HELPERS = {
     "_q_sum": _q_sum, "_UNK": _UNK, "_U": _U, "_NUMT": _NUMT, "_Unknown": _Unknown,
     "_rd": _rd, "_rcomponents_of": _rcomponents_of, "_rq_any": _rq_any, "_rq_all": _rq_all,
     "_rq_sum": _rq_sum, "_rmember": _rmember, "_rknown": _rknown,
-    "_rcheck": _rcheck, "_cut": _cut, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
+    "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
 }
 
