@@ -20,7 +20,6 @@ from .source import Span
 
 from .loading import (  # noqa: F401 - reading lives in loading; these are used here and re-exported
     Limits, LIMITS, yaml_load, yaml_load_all, yaml_documents, yaml_error, too_deep, json_load,
-    documents_read_before, remember_documents,
 )
 
 
@@ -572,17 +571,14 @@ def read_text(text: str, source: str, folder: str | None = None, defer: bool = F
             for i, d in enumerate(data if isinstance(data, list) else [data]):
                 yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0, folder, defer)
             return
-    docs = documents_read_before(text)
-    if docs is None:
-        import yaml
+    import yaml     # never from the cache: the cache folder holds no transaction data
 
-        try:
-            docs = yaml_documents(text)
-        except yaml.YAMLError as e:
-            yield Record(source, error=ExportctlError(yaml_error(e, source)))
-            return
-        docs = [(yaml_lines(n), d) for n, d in docs if d is not None]
-        remember_documents(text, docs)
+    try:
+        docs = yaml_documents(text)
+    except yaml.YAMLError as e:
+        yield Record(source, error=ExportctlError(yaml_error(e, source)))
+        return
+    docs = [(yaml_lines(n), d) for n, d in docs if d is not None]
     if not docs:
         yield Record(source, error=ExportctlError(Diagnostic("E601", "no transaction in the file", Span(source, 1, 1))))
     for i, (lines, data) in enumerate(docs):

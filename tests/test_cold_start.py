@@ -19,7 +19,7 @@ from exportctl.cli import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
-HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson", "yaml")
+HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson")
 
 
 def _evaluate_in_a_new_process(env, *extra):
@@ -312,43 +312,22 @@ def test_a_valid_input_is_known_again_and_nothing_else_is(tmp_path, monkeypatch)
     facts._fast_validator.cache_clear()
 
 
-# ---------------------------------------------------------------- YAML read before
+# ---------------------------------------------------------------- no transaction data in the cache
 
-def test_a_yaml_file_read_before_gives_the_same_records_without_parsing(tmp_path, monkeypatch):
-    from exportctl import facts, loading
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    parses = []
-    real = facts.yaml_documents
-    monkeypatch.setattr(facts, "yaml_documents", lambda text: parses.append(1) or real(text))
-
-    def read(path, text=None):
-        loading._YAML_SEEN.clear()                          # a new process
-        recs = list(facts.read_text(text if text is not None else path.read_text(), str(path)))
-        return [(r.source, r.error and [d.as_dict() for d in r.error.diagnostics],
-                 r.transaction and (r.transaction.data, r.transaction.lines, r.transaction.digest)) for r in recs]
-
-    files = sorted((ROOT / "examples" / "transactions").glob("*.yaml"))[::10] + [QUICKSTART]
-    for f in files:
-        first = read(f)
-        n = len(parses)
-        assert read(f) == first and len(parses) == n, f.name        # from the cache, the same
-    # a changed text is parsed again; a bad one is never kept and gives its diagnostic each time
-    text = QUICKSTART.read_text()
-    changed = read(QUICKSTART, text.replace("\n", "\n# note\n", 1))
-    assert len(parses) == n + 1 and changed[0][2][0] == first[0][2][0]      # same data, other lines
-    assert changed[0][2][1] != first[0][2][1]
-    bad = text + "\nkind: [unclosed\n"
-    assert read(QUICKSTART, bad)[0][1][0]["code"] == "E601" and read(QUICKSTART, bad)[0][1][0]["code"] == "E601"
-    assert len(parses) == n + 3
-    # only the first YAML text of a process is looked up: a batch of files reads them as before
-    loading._YAML_SEEN.clear()
-    list(facts.read_text(text, "a.yaml"))
-    list(facts.read_text(text, "b.yaml"))
-    assert len(parses) == n + 4
-    monkeypatch.setenv("EXPORTCTL_NO_CACHE", "1")
-    assert read(QUICKSTART) == first and len(parses) == n + 5
-    loading._YAML_SEEN.clear()
+def test_the_cache_folder_never_holds_a_transactions_data(tmp_path):
+    """The cache keeps policies, lists, code and digests; a transaction's facts never (they are
+    export-control data): every file it holds after two evaluations lacks the transaction's words."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    marker = "TX-NOT-IN-CACHE-4711"
+    tx = tmp_path / "tx.yaml"
+    tx.write_text(QUICKSTART.read_text().replace("id: TX-2026-0042", f"id: {marker}", 1)
+                  .replace("description: ", "description: Zyxwv-secret ", 1))
+    for _ in range(2):
+        p = subprocess.run([sys.executable, "-m", "exportctl.cli", "evaluate", str(tx)], env=env,
+                           capture_output=True, text=True, cwd=ROOT)
+        assert p.returncode == 0 and marker in p.stdout, p.stderr
+    files = [f for f in (tmp_path / "xdg").rglob("*") if f.is_file()]
+    assert files and not [f.name for f in files if b"TX-NOT-IN-CACHE" in f.read_bytes() or b"Zyxwv" in f.read_bytes()]
 
 
 # ---------------------------------------------------------------- the collector paused while starting
