@@ -355,3 +355,42 @@ def test_the_collector_is_paused_for_the_start_only(monkeypatch):
         assert seen[-1] is False and not gc.isenabled()     # the caller's setting is kept
     finally:
         gc.enable()
+
+
+def test_without_the_fast_extra_jsonschemas_yes_is_remembered_too(tmp_path, monkeypatch):
+    """A plain `pip install .` has no compiled validator: jsonschema (over 100 ms to import)
+    validated every start. Its yes is now kept like jsonschema-rs's, under a key of its own."""
+    from exportctl import facts
+    from exportctl.diagnostics import ExportctlError
+    from exportctl.loading import yaml_documents
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    data = yaml_documents(QUICKSTART.read_text())[0][1]
+    assert facts._validating_engine().startswith("jsonschema_rs\0")      # the test extra installs it
+    engine = ["jsonschema\0/x/jsonschema/__init__.py\0100\0200"]
+    monkeypatch.setattr(facts, "_validating_engine", lambda: engine[0])
+    monkeypatch.setattr(facts, "_fast_validator", facts.lru_cache(maxsize=None)(lambda *a: None))
+    checked = []
+    real = facts._validator.__wrapped__
+    monkeypatch.setattr(facts, "_validator", lambda *a: checked.append(a) or real(*a))
+
+    def fresh_process():
+        facts._known.cache_clear()
+        facts._fast_validator.cache_clear()
+
+    fresh_process()
+    first = facts.from_data(data)
+    assert len(checked) == 1
+    fresh_process()
+    assert facts.from_data(data).data == first.data and len(checked) == 1        # known: not validated
+    bad = {**data, "kind": "smuggle"}
+    for _ in range(2):                                   # refused each time, never remembered
+        fresh_process()
+        with pytest.raises(ExportctlError):
+            facts.from_data(bad)
+    assert len(checked) == 3
+    engine[0] = "jsonschema\0/x/jsonschema/__init__.py\0100\0201"           # reinstalled: validated again
+    fresh_process()
+    facts.from_data(data)
+    assert len(checked) == 4
+    fresh_process()
