@@ -394,3 +394,31 @@ def test_without_the_fast_extra_jsonschemas_yes_is_remembered_too(tmp_path, monk
     facts.from_data(data)
     assert len(checked) == 4
     fresh_process()
+
+
+# ---------------------------------------------------------------- `evaluate FILE...` without argparse
+
+@pytest.mark.parametrize("words", [["evaluate", "a.yaml"], ["evaluate", "a.yaml", "b.json", "-"], ["evaluate", "-"],
+                                   ["evaluate", "dir/with space=1.yaml", "@x"]])
+def test_evaluate_with_files_only_reads_as_argparse_reads_it(words):
+    from exportctl import cli
+
+    fast = cli._plain_evaluate(words)
+    assert fast is not None and vars(fast) == vars(build_parser("evaluate").parse_args(words))
+
+
+@pytest.mark.parametrize("words", [["evaluate"], ["evaluate", "--format", "json", "a.yaml"], ["evaluate", "a.yaml", "--jobs", "2"],
+                                   ["evaluate", "--", "a.yaml"], ["evaluate", "-x"], ["evaluate", ""], ["check", "a"],
+                                   ["evaluate", "a.yaml", "-h"], ["--debug", "evaluate", "a.yaml"]])
+def test_anything_else_goes_to_argparse(words):
+    from exportctl import cli
+
+    assert cli._plain_evaluate(words) is None
+
+
+def test_a_start_that_evaluates_files_only_imports_no_argparse(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    code = ("import sys, io; from exportctl.cli import main; rc = main(['evaluate', %r], stdout=io.StringIO(), env={}); "
+            "print(rc, 'argparse' in sys.modules)") % str(QUICKSTART)
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert p.stdout.split() == ["0", "False"], p.stderr
