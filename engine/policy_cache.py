@@ -180,20 +180,60 @@ def _code_key() -> str | None:
 
 def _exec(source, globals=None, locals=None, /):
     """exec(), with a source text compiled once per engine and Python: the same code object as
-    exec would compile (no inherited __future__ flags), so the same functions."""
+    exec would compile (no inherited __future__ flags), so the same functions. Installed as
+    `dataclasses.exec` only: the texts are the methods `@dataclass` writes from our own classes'
+    fields, never anything read from a file. A cached code object is used only for the very text
+    it was compiled from (the text is the key) and only when it fits that text (`_fits`)."""
     if isinstance(source, str) and _CODES is not None:
-        code = _CODES.get(source) or _NEW.get(source)
+        code = _NEW.get(source)
         if code is None:
-            code = _NEW[source] = compile(source, "<string>", "exec", dont_inherit=True)
+            code = _CODES.get(source)
+            if code is not None and not _fits(code, source):
+                code = None
+            if code is None:
+                code = _NEW[source] = compile(source, "<string>", "exec", dont_inherit=True)
         source = code
     return builtins.exec(source, globals, locals)
 
 
+_COMPILERS_OWN = ("join", "")     # what the compiler adds itself: a long f-string is ''.join(...)
+
+
+def _fits(code, source: str) -> bool:
+    """Whether `code` can be what `source` compiles to: compiled from "<string>", and every name
+    it uses and every text constant in it (nested functions too) spelled in `source`. A cheap
+    second line behind the cache's own checks (see `cache_generated_code`): a code object made
+    from another text would name or quote something this text does not."""
+    if (type(code) is not type(_fits.__code__) or code.co_filename != "<string>"
+            or (code.co_name != "<module>" and code.co_name not in source)):
+        return False
+    for name in code.co_names + code.co_varnames + code.co_freevars + code.co_cellvars:
+        if name not in source and name not in _COMPILERS_OWN:
+            return False
+    for c in code.co_consts:
+        if isinstance(c, str) and c not in source and c not in _COMPILERS_OWN:
+            return False
+        if type(c) is type(code) and not _fits(c, source):
+            return False
+    return True
+
+
 def cache_generated_code() -> None:
     """Compile the methods `@dataclass` writes (about 250 small exec() calls, 30-50 ms of a cold
-    start) once, and keep the code objects beside the policy sets: `dataclasses` runs the
-    cached code of the very same source text. Source texts not seen before are compiled as
-    usual, and written by `save_generated_code`."""
+    start, a fifth of its instructions) once, and keep the code objects beside the policy sets:
+    `dataclasses` runs the cached code of the very same source text. Source texts not seen
+    before are compiled as usual, and written by `save_generated_code`.
+
+    Why this is kept although nothing read from a file may be run: the entry is this engine's
+    own output, exactly as Python's __pycache__ is (marshal too), and can come from no one else
+    short of the user's own account. It is read only from the user's 0700 cache folder, only when
+    the file is the user's and writable by no one else, only under its own key (written in its
+    header, with the SHA-256 of its payload), and that key covers every file of the engine
+    (size and time), its version and place, and Python's version and byte-code tag: another
+    engine version or Python computes another key and never reads this entry (it writes its
+    own). Each code object is then used only for the text it was compiled from, and only when
+    it fits that text (`_fits`). EXPORTCTL_NO_CACHE=1 turns it off with the rest of the cache.
+    The pickled policy set is trusted the same way (unpickling could run code too)."""
     global _CODES
     if _CODES is not None:
         return

@@ -200,6 +200,8 @@ import hashlib, marshal, sys, io
 from exportctl import cli, policy_cache
 out = io.StringIO()
 cached = len(policy_cache._CODES or {})
+compiled = []
+policy_cache.compile = lambda *a, **k: compiled.append(1) or compile(*a, **k)
 rc = cli.main(['evaluate', sys.argv[1]], stdout=out, env={})
 import exportctl.ast as A, exportctl.evaluate as E
 h = hashlib.sha256()
@@ -211,7 +213,7 @@ for mod in (A, E):
                 if f is not None:
                     h.update(name.encode() + m.encode() + marshal.dumps(f.__code__))
                     h.update(repr(getattr(f, '__annotations__', None)).encode())
-print(rc, cached, h.hexdigest())
+print(rc, cached, h.hexdigest(), len(compiled))
 print(out.getvalue(), end='')
 """
 
@@ -221,19 +223,19 @@ def _code_report(env):
                        text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr
     head, _, out = p.stdout.partition("\n")
-    rc, cached, digest = head.split()
-    return int(rc), int(cached), digest, out
+    rc, cached, digest, compiled = head.split()
+    return int(rc), int(cached) if int(compiled) == 0 else -int(compiled), digest, out
 
 
 def test_dataclass_methods_come_from_the_cache_and_are_the_code_python_compiles(tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     rc, cached, first, out = _code_report(env)
-    assert rc == 0 and cached == 0                      # nothing cached yet: compiled as usual
+    assert rc == 0 and cached < -100                    # nothing cached yet: compiled as usual
     rc, cached, second, again = _code_report(env)
     assert rc == 0 and cached > 100 and second == first and again == out
     off = {**env, "EXPORTCTL_NO_CACHE": "1"}
     rc, cached, third, plain = _code_report(off)
-    assert cached == 0 and third == first and plain == out
+    assert cached < -100 and third == first and plain == out     # off: compiled every time
 
 
 def test_a_damaged_code_entry_is_not_used(tmp_path, monkeypatch):
@@ -422,3 +424,39 @@ def test_a_start_that_evaluates_files_only_imports_no_argparse(tmp_path):
             "print(rc, 'argparse' in sys.modules)") % str(QUICKSTART)
     p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert p.stdout.split() == ["0", "False"], p.stderr
+
+
+def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_path, monkeypatch):
+    """An entry with a valid header whose code was not compiled from the text it is filed under
+    (another text's code, or a code object naming something the text does not) is not run."""
+    import dataclasses
+    import marshal
+
+    from exportctl import policy_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    seen = {}
+    monkeypatch.setattr(dataclasses, "exec", lambda src, g=None, l=None: seen.setdefault(src, 1) and exec(src, g, l),
+                        raising=False)
+
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int
+
+    texts = list(seen)
+    assert texts
+    evil = compile("import os\nos.environ['EXPORTCTL_PWNED'] = '1'\n", "<string>", "exec")
+    policy_cache._write(policy_cache._code_key(), marshal.dumps({t: evil for t in texts}))
+    monkeypatch.setattr(policy_cache, "_CODES", None)
+    monkeypatch.setattr(policy_cache, "_NEW", {})
+    policy_cache.cache_generated_code()
+    assert len(policy_cache._CODES) == len(texts)
+
+    @dataclasses.dataclass(frozen=True)
+    class Point:  # noqa: F811 - the same class again, its methods from the (bad) cache
+        x: int
+
+    assert "EXPORTCTL_PWNED" not in os.environ and Point(3).x == 3 and repr(Point(3)).endswith("Point(x=3)")
+    assert set(policy_cache._NEW) == set(texts)          # compiled here instead
+    for t in texts:
+        assert policy_cache._fits(policy_cache._NEW[t], t) and not policy_cache._fits(evil, t)
