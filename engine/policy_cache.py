@@ -200,14 +200,15 @@ _COMPILERS_OWN = ("join", "")     # what the compiler adds itself: a long f-stri
 
 
 def _fits(code, source: str) -> bool:
-    """Whether `code` can be what `source` compiles to: compiled from "<string>", and every name
-    it uses and every text constant in it (nested functions too) spelled in `source`. A cheap
+    """Whether `code` can be what `source` compiles to: compiled from "<string>", and every
+    global, attribute and closure name it uses and every text constant in it (nested functions
+    too) spelled in `source`. A cheap
     second line behind the cache's own checks (see `cache_generated_code`): a code object made
     from another text would name or quote something this text does not."""
     if (type(code) is not type(_fits.__code__) or code.co_filename != "<string>"
             or (code.co_name != "<module>" and code.co_name not in source)):
         return False
-    for name in code.co_names + code.co_varnames + code.co_freevars + code.co_cellvars:
+    for name in code.co_names + code.co_freevars + code.co_cellvars:     # what it reaches outside itself
         if name not in source and name not in _COMPILERS_OWN:
             return False
     for c in code.co_consts:
