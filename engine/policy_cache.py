@@ -15,7 +15,8 @@ Safe by construction:
 Besides policy sets it keeps other data that is slow to build and derived only from files
 (`content_key`): the screening lists with their index, the country codes, the code objects of
 the methods `@dataclass` writes (marshal), and the digests of the last 64 transactions the
-compiled validator accepted (digests only: never a transaction's data).
+validator accepted (jsonschema-rs, or jsonschema without the `fast` extra; digests only: never a
+transaction's data).
 
 EXPORTCTL_NO_CACHE=1 turns it off (reading and writing)."""
 
