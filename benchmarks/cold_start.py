@@ -5,6 +5,7 @@ itself comes from the cache: only the policies, lists and code), beside `python 
 
     python benchmarks/cold_start.py                  # 7 runs each, baseline = git main
     python benchmarks/cold_start.py --runs 3 --smoke # for CI: runs, times nothing strictly
+    python benchmarks/cold_start.py --python v/bin/python   # an installed copy (pip install .) instead
 
 Uses hyperfine when it is on the PATH (its median), else its own loop (time.perf_counter around
 subprocess.run, and the CPU time the process used, which a busy shared machine inflates less).
@@ -30,10 +31,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
+PYTHON = sys.executable     # --python: another environment's, e.g. one made with `pip install .`
 
 
 def _cmd(path: Path = QUICKSTART) -> list[str]:
-    return [sys.executable, "-m", "exportctl.cli", "evaluate", str(path)]
+    return [PYTHON, "-m", "exportctl.cli", "evaluate", str(path)]
 
 
 def _fresh(cwd: Path, n: int) -> Path:
@@ -73,7 +75,7 @@ def measure(runs: int, pythonpath: Path | None, cache: Path, cold: bool, cwd: Pa
         for n in range(runs):
             if cold:
                 shutil.rmtree(cache / "exportctl", ignore_errors=True)
-            cmd = [sys.executable, "-c", "pass"] if floor else _cmd(_fresh(cwd, n) if fresh else QUICKSTART)
+            cmd = [PYTHON, "-c", "pass"] if floor else _cmd(_fresh(cwd, n) if fresh else QUICKSTART)
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             p = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True)
@@ -100,7 +102,7 @@ def compile_tree(engine: Path) -> None:
 def where(cwd: Path, cache: Path) -> dict:
     """The heaviest imports and functions of a warm start (this tree)."""
     env = _env(None, cache)
-    p = subprocess.run([sys.executable, "-X", "importtime", *_cmd()[1:]], env=env, cwd=cwd, capture_output=True, text=True)
+    p = subprocess.run([PYTHON, "-X", "importtime", *_cmd()[1:]], env=env, cwd=cwd, capture_output=True, text=True)
     rows = []
     for line in p.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -119,7 +121,12 @@ def main(argv=None) -> int:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
+    ap.add_argument("--python", help="the interpreter of an environment where exportctl is installed "
+                                     "(e.g. `python -m venv v && v/bin/pip install .`, as the README does: no "
+                                     "editable finder, no `fast` extra); default: this one")
     args = ap.parse_args(argv)
+    global PYTHON
+    PYTHON = args.python or sys.executable
     sys.path.insert(0, str(HERE))
     from batch_speed import baseline_tree
 
@@ -145,7 +152,7 @@ def main(argv=None) -> int:
                   f"{r['runs']} runs, {r['tool']})", flush=True)
         prof = where(cwd, tmp / f"cache{len(plan) - 2}")
         print("heaviest imports of a warm start:", json.dumps(prof["imports"]))
-    out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "load": os.getloadavg(),
+    out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "load": os.getloadavg(), "python": PYTHON,
            "results": results, "where": prof}
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=2))

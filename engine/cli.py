@@ -6,7 +6,6 @@ tests call `main()` as a plain function."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import os
 import sys
@@ -44,34 +43,48 @@ def _color(stream, env) -> bool:
     return bool(isatty and isatty())
 
 
-class _Parser(argparse.ArgumentParser):
-    _checking = False
+def _parser_class():
+    """argparse's parser with the project's errors and fixed-width checks, made on first use:
+    `exportctl evaluate FILE...` without options never imports argparse (see `_plain_evaluate`)."""
+    global _PARSER
+    if _PARSER is not None:
+        return _PARSER
+    import argparse
 
-    def error(self, message):
-        raise _UsageError(f"{self.prog}: {message}")
+    class _Parser(argparse.ArgumentParser):
+        _checking = False
 
-    def add_argument(self, *args, **kwargs):
-        self._checking = True
-        try:
-            return super().add_argument(*args, **kwargs)
-        finally:
-            self._checking = False
+        def error(self, message):
+            raise _UsageError(f"{self.prog}: {message}")
 
-    def add_subparsers(self, **kwargs):
-        self._checking = True
-        try:
-            return super().add_subparsers(**kwargs)
-        finally:
-            self._checking = False
+        def add_argument(self, *args, **kwargs):
+            self._checking = True
+            try:
+                return super().add_argument(*args, **kwargs)
+            finally:
+                self._checking = False
 
-    def _get_formatter(self):
-        """add_argument asks for a formatter only to check a metavar against nargs, add_subparsers
-        to write the subcommands' prog ("exportctl", never wrapped); and a formatter asks shutil
-        for the terminal's width (importing shutil, bz2 and lzma: 5-10 ms of a start). Those get
-        a fixed width; help and usage text still get the terminal's."""
-        if self._checking:
-            return self.formatter_class(prog=self.prog, width=80)
-        return super()._get_formatter()
+        def add_subparsers(self, **kwargs):
+            self._checking = True
+            try:
+                return super().add_subparsers(**kwargs)
+            finally:
+                self._checking = False
+
+        def _get_formatter(self):
+            """add_argument asks for a formatter only to check a metavar against nargs, add_subparsers
+            to write the subcommands' prog ("exportctl", never wrapped); and a formatter asks shutil
+            for the terminal's width (importing shutil, bz2 and lzma: 5-10 ms of a start). Those get
+            a fixed width; help and usage text still get the terminal's."""
+            if self._checking:
+                return self.formatter_class(prog=self.prog, width=80)
+            return super()._get_formatter()
+
+    _PARSER = _Parser
+    return _Parser
+
+
+_PARSER = None
 
 
 class _UsageError(Exception):
@@ -82,6 +95,8 @@ def _date(s: str) -> _dt.date:
     try:
         return _dt.date.fromisoformat(s)
     except ValueError:
+        import argparse
+
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {s!r}")
 
 
@@ -103,9 +118,10 @@ class _Only:
         return self.sub.add_parser(name, **kw) if name == self.name else _Skip()
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None):
     """The whole CLI, or with `only` (a subcommand's name) just that subcommand: the same
     parser for any command line that starts with it."""
+    _Parser = _parser_class()
     p = _Parser(prog="exportctl", description="Export-control determinations for space items, with the law behind every finding.")
     p.add_argument("--version", action="version", version=f"exportctl {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -206,7 +222,7 @@ def _screening_parsers(sub) -> None:
     ls = sub.add_parser("lists", help="the restricted-party lists: dates, sources, entries; import official downloads")
     ls.add_argument("--policies", metavar="DIR")
     ls.add_argument("--format", choices=("text", "json"), default="text")
-    la = ls.add_subparsers(dest="lists_command", metavar="ACTION", parser_class=_Parser)
+    la = ls.add_subparsers(dest="lists_command", metavar="ACTION", parser_class=_parser_class())
     i = la.add_parser("import", help="convert a Consolidated Screening List (JSON/CSV) or OpenSanctions FollowTheMoney download to a list file")
     i.add_argument("file", metavar="FILE")
     i.add_argument("--from", dest="source_format", choices=("auto", "csl-json", "csl-csv", "ftm"), default="auto")
@@ -250,16 +266,18 @@ def _main(argv, stdin, stdout, stderr, env, collecting: bool) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     io = IO(stdin or sys.stdin, stdout, stderr, _color(stdout, env), _color(stderr, env))
-    first = (sys.argv[1:] if argv is None else list(argv))[:1]
-    parser = build_parser(first[0] if first and first[0] in COMMANDS else None)
-    try:
-        args = parser.parse_args(argv)
-    except _UsageError as e:
-        io.err(str(e))
-        io.err("try: exportctl --help")
-        return EXIT_BAD_INPUT
-    except SystemExit as e:  # --help, --version
-        return int(e.code or 0)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = _plain_evaluate(words)
+    if args is None:
+        parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
+        try:
+            args = parser.parse_args(words)
+        except _UsageError as e:
+            io.err(str(e))
+            io.err("try: exportctl --help")
+            return EXIT_BAD_INPUT
+        except SystemExit as e:  # --help, --version
+            return int(e.code or 0)
     if not args.command:
         io.out(parser.format_help())
         return EXIT_BAD_INPUT
@@ -271,6 +289,23 @@ def _main(argv, stdin, stdout, stderr, env, collecting: bool) -> int:
         return _run(args, io)
     finally:
         policy_cache.save_generated_code()
+
+
+EVALUATE_DEFAULTS = {"debug": False, "as_of": None, "format": "text", "policies": None, "record": None, "jobs": 1,
+                     "fail_on": None, "progress": "auto", "no_screening": False, "good_guys": None, "dask": None}
+"""What argparse makes of `exportctl evaluate FILE...` besides the files (a test compares)."""
+
+
+def _plain_evaluate(words: list):
+    """The arguments of `exportctl evaluate FILE...` with no option (the commonest start), read
+    without argparse: its import and the parser's construction were 10-20 ms of a cold start.
+    None for anything else (an option, `--`, a word starting with `-` other than `-` itself, an
+    empty word): argparse reads those, as before."""
+    if len(words) < 2 or words[0] != "evaluate" or not all(w == "-" or (w and w[0] != "-") for w in words[1:]):
+        return None
+    import types
+
+    return types.SimpleNamespace(command="evaluate", files=words[1:], **EVALUATE_DEFAULTS)
 
 
 def _outcomes_collecting_after_the_first(again, *args, **kwargs):

@@ -267,6 +267,22 @@ class Compiler:
         finally:
             self._depth -= 1
 
+    def _operands(self, operands, scope) -> list:
+        """The closures of an `and`/`or`: the first compiled now, each later one on its first
+        call (it then takes its own place in the list), since evaluation stops at the first
+        operand that settles it and a start that decides one transaction need not compile what
+        it never reaches."""
+        fs = [self.expr(x, scope) for x in operands[:1]]
+        for i, x in enumerate(operands[1:], 1):
+            fs.append(self._later(fs, i, x, scope))
+        return fs
+
+    def _later(self, fs: list, i: int, e: A.Expr, scope):
+        def later(ctx, env):
+            f = fs[i] = self._now(e, scope)
+            return f(ctx, env)
+        return later
+
     def _Literal(self, e, scope):
         v = e.value
         return lambda ctx, env: v
@@ -377,7 +393,7 @@ class Compiler:
         return not_
 
     def _And(self, e, scope):
-        fs = [self.expr(x, scope) for x in e.operands]
+        fs = self._operands(e.operands, scope)
 
         def and_(ctx, env):
             unknown = None
@@ -391,7 +407,7 @@ class Compiler:
         return and_
 
     def _Or(self, e, scope):
-        fs = [self.expr(x, scope) for x in e.operands]
+        fs = self._operands(e.operands, scope)
 
         def or_(ctx, env):
             unknown = None

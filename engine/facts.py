@@ -20,7 +20,6 @@ from .source import Span
 
 from .loading import (  # noqa: F401 - reading lives in loading; these are used here and re-exported
     Limits, LIMITS, yaml_load, yaml_load_all, yaml_documents, yaml_error, too_deep, json_load,
-    documents_read_before, remember_documents,
 )
 
 
@@ -391,18 +390,29 @@ class _Known:
 KNOWN_VALID = 64     # inputs kept in the cache of valid inputs
 
 
-@lru_cache(maxsize=None)
-def _known(name: str, folder: str | None) -> _Known | None:
-    """The cache of valid inputs of a schema (None when caching is off or jsonschema-rs absent)."""
+def _validating_engine() -> str | None:
+    """Which package says yes to a valid input here, and which copy of it (its file, size and
+    time: a reinstall changes them): jsonschema-rs, else fastjsonschema (the `fast` extra), else
+    jsonschema itself (a plain `pip install .`). None when none can be found."""
     import importlib.util
 
+    for module in ("jsonschema_rs", "fastjsonschema", "jsonschema"):
+        try:
+            spec = importlib.util.find_spec(module)
+            st = os.stat(spec.origin)
+        except (AttributeError, TypeError, OSError, ImportError, ValueError):
+            continue
+        return f"{module}\0{spec.origin}\0{st.st_size}\0{st.st_mtime_ns}"
+    return None
+
+
+@lru_cache(maxsize=None)
+def _known(name: str, folder: str | None) -> _Known | None:
+    """The cache of valid inputs of a schema (None when caching is off or no validator is found)."""
     from . import policy_cache
 
-    try:
-        spec = importlib.util.find_spec("jsonschema_rs")
-        st = os.stat(spec.origin)
-        engine = f"{spec.origin}\0{st.st_size}\0{st.st_mtime_ns}"
-    except (AttributeError, TypeError, OSError, ImportError, ValueError):
+    engine = _validating_engine()
+    if engine is None:
         return None
     key = policy_cache.content_key("valid-inputs", name, json.dumps(schema(name, folder), sort_keys=True), engine)
     if key is None:
@@ -415,10 +425,11 @@ def _known(name: str, folder: str | None) -> _Known | None:
 
 def _known_valid(data, name: str, folder: str | None):
     """(the cache of valid inputs, this input's digest) before the first validation of a
-    process, else None. The compiled validator accepted exactly this input before (same schema,
-    engine and jsonschema-rs) when its digest is there: a start that evaluates a transaction
-    again need not import jsonschema-rs (20-40 ms: it imports `email.utils`). A batch asks
-    until its first miss, and remembers that record only."""
+    process, else None. The validator accepted exactly this input before (same schema, engine
+    and validator: jsonschema-rs, or jsonschema where the `fast` extra is not installed) when its
+    digest is there: a start that evaluates a transaction again need not import jsonschema-rs
+    (20-40 ms: it imports `email.utils`) or jsonschema (over 100 ms). A batch asks until its
+    first miss, and remembers that record only."""
     if _fast_validator.cache_info().currsize:
         return None
     known = _known(name, folder)
@@ -432,6 +443,7 @@ FAST = os.environ.get("EXPORTCTL_FAST_VALIDATION", "1") != "0"
 def validate(data, source: str, lines: dict | None = None, schema_name: str = "transaction",
              folder: str | None = None) -> list[Diagnostic]:
     """Every schema violation as a diagnostic with its JSON path and, when known, its line."""
+    known = None
     if FAST:
         known = _known_valid(data, schema_name, folder)
         if known is not None and known[0].hit(known[1]):
@@ -441,9 +453,13 @@ def validate(data, source: str, lines: dict | None = None, schema_name: str = "t
             if known is not None:
                 known[0].remember(known[1])
             return []
+        if fast is not None:
+            known = None            # rejected: jsonschema words it, never remembered
     lines = lines or {}
     diags = []
     errors = sorted(_validator(schema_name, folder).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if not errors and known is not None:     # jsonschema alone (no `fast` extra) said yes
+        known[0].remember(known[1])
     for err in errors:
         path = json_path(err.absolute_path)
         message = _explain(err)
@@ -572,17 +588,14 @@ def read_text(text: str, source: str, folder: str | None = None, defer: bool = F
             for i, d in enumerate(data if isinstance(data, list) else [data]):
                 yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0, folder, defer)
             return
-    docs = documents_read_before(text)
-    if docs is None:
-        import yaml
+    import yaml     # never from the cache: the cache folder holds no transaction data
 
-        try:
-            docs = yaml_documents(text)
-        except yaml.YAMLError as e:
-            yield Record(source, error=ExportctlError(yaml_error(e, source)))
-            return
-        docs = [(yaml_lines(n), d) for n, d in docs if d is not None]
-        remember_documents(text, docs)
+    try:
+        docs = yaml_documents(text)
+    except yaml.YAMLError as e:
+        yield Record(source, error=ExportctlError(yaml_error(e, source)))
+        return
+    docs = [(yaml_lines(n), d) for n, d in docs if d is not None]
     if not docs:
         yield Record(source, error=ExportctlError(Diagnostic("E601", "no transaction in the file", Span(source, 1, 1))))
     for i, (lines, data) in enumerate(docs):

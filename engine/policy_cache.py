@@ -15,7 +15,8 @@ Safe by construction:
 Besides policy sets it keeps other data that is slow to build and derived only from files
 (`content_key`): the screening lists with their index, the country codes, the code objects of
 the methods `@dataclass` writes (marshal), and the digests of the last 64 transactions the
-compiled validator accepted (digests only: never a transaction's data).
+validator accepted (jsonschema-rs, or jsonschema without the `fast` extra; digests only: never a
+transaction's data).
 
 EXPORTCTL_NO_CACHE=1 turns it off (reading and writing)."""
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import builtins
 import hashlib
 import os
-import pickle
 import stat
 import sys
 from pathlib import Path
@@ -47,17 +47,37 @@ def _engine_stamp() -> str:
     """What the engine's code is: a change to any module or the grammar makes a new key."""
     from . import __version__
 
-    here = Path(__file__).resolve().parent
+    here = os.path.dirname(os.path.realpath(__file__))
     h = hashlib.sha256(f"{__version__}\0{sys.version}\0{here}".encode())
-    grammar = here / "_grammar" if (here / "_grammar").is_dir() else here.parent / "grammar"
-    for base, files in ((here, here.rglob("*.py")), (grammar, grammar.glob("*.lark"))):
-        for f in sorted(files):
-            try:
-                st = f.stat()
-            except OSError:
-                continue
-            h.update(f"{f.relative_to(base).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    grammar = os.path.join(here, "_grammar")
+    if not os.path.isdir(grammar):
+        grammar = os.path.join(os.path.dirname(here), "grammar")
+    for rel, size, mtime in _files(here, ".py", True) + _files(grammar, ".lark", False):
+        h.update(f"{rel}\0{size}\0{mtime}\0".encode())
     return h.hexdigest()
+
+
+def _files(base: str, suffix: str, deep: bool) -> list:
+    """(path below `base`, size, mtime) of every file ending in `suffix`, sorted (os.scandir:
+    pathlib's rglob cost 2-3 ms of every start)."""
+    out, stack = [], [""]
+    while stack:
+        rel = stack.pop()
+        try:
+            with os.scandir(os.path.join(base, rel)) as it:
+                for e in it:
+                    name = f"{rel}/{e.name}" if rel else e.name
+                    try:
+                        if e.name.endswith(suffix) and e.is_file():
+                            st = e.stat()
+                            out.append((name, st.st_size, st.st_mtime_ns))
+                        elif deep and e.name != "__pycache__" and e.is_dir(follow_symlinks=False):
+                            stack.append(name)
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return sorted(out)
 
 
 _STAMP: str | None = None
@@ -130,13 +150,19 @@ def _read(k: str) -> bytes | None:
     return payload
 
 
+try:   # the C unpickler alone: a start that only reads need not import pickle.py (1-2 ms)
+    from _pickle import loads as _loads
+except ImportError:  # another Python
+    from pickle import loads as _loads
+
+
 def get(k: str):
     """The cached value under key `k`, or None (absent, unsafe, damaged or from another key)."""
     payload = _read(k)
     if payload is None:
         return None
     try:
-        return pickle.loads(payload)  # noqa: S301 - our own file, digest checked above
+        return _loads(payload)  # noqa: S301 - our own file, digest checked above
     except Exception:
         return None
 
@@ -144,6 +170,8 @@ def get(k: str):
 def put(k: str, value) -> None:
     """Write `value` under key `k` (atomically; a failure to write only costs the next start)."""
     try:
+        import pickle
+
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
         return
@@ -180,20 +208,61 @@ def _code_key() -> str | None:
 
 def _exec(source, globals=None, locals=None, /):
     """exec(), with a source text compiled once per engine and Python: the same code object as
-    exec would compile (no inherited __future__ flags), so the same functions."""
+    exec would compile (no inherited __future__ flags), so the same functions. Installed as
+    `dataclasses.exec` only: the texts are the methods `@dataclass` writes from our own classes'
+    fields, never anything read from a file. A cached code object is used only for the very text
+    it was compiled from (the text is the key) and only when it fits that text (`_fits`)."""
     if isinstance(source, str) and _CODES is not None:
-        code = _CODES.get(source) or _NEW.get(source)
+        code = _NEW.get(source)
         if code is None:
-            code = _NEW[source] = compile(source, "<string>", "exec", dont_inherit=True)
+            code = _CODES.get(source)
+            if code is not None and not _fits(code, source):
+                code = None
+            if code is None:
+                code = _NEW[source] = compile(source, "<string>", "exec", dont_inherit=True)
         source = code
     return builtins.exec(source, globals, locals)
 
 
+_COMPILERS_OWN = ("join", "")     # what the compiler adds itself: a long f-string is ''.join(...)
+
+
+def _fits(code, source: str) -> bool:
+    """Whether `code` can be what `source` compiles to: compiled from "<string>", and every
+    global, attribute and closure name it uses and every text constant in it (nested functions
+    too) spelled in `source`. A cheap
+    second line behind the cache's own checks (see `cache_generated_code`): a code object made
+    from another text would name or quote something this text does not."""
+    if (type(code) is not type(_fits.__code__) or code.co_filename != "<string>"
+            or (code.co_name != "<module>" and code.co_name not in source)):
+        return False
+    for name in code.co_names + code.co_freevars + code.co_cellvars:     # what it reaches outside itself
+        if name not in source and name not in _COMPILERS_OWN:
+            return False
+    for c in code.co_consts:
+        if isinstance(c, str) and c not in source and c not in _COMPILERS_OWN:
+            return False
+        if type(c) is type(code) and not _fits(c, source):
+            return False
+    return True
+
+
 def cache_generated_code() -> None:
     """Compile the methods `@dataclass` writes (about 250 small exec() calls, 30-50 ms of a cold
-    start) once, and keep the code objects beside the policy sets: `dataclasses` runs the
-    cached code of the very same source text. Source texts not seen before are compiled as
-    usual, and written by `save_generated_code`."""
+    start, a fifth of its instructions) once, and keep the code objects beside the policy sets:
+    `dataclasses` runs the cached code of the very same source text. Source texts not seen
+    before are compiled as usual, and written by `save_generated_code`.
+
+    Why this is kept although nothing read from a file may be run: the entry is this engine's
+    own output, exactly as Python's __pycache__ is (marshal too), and can come from no one else
+    short of the user's own account. It is read only from the user's 0700 cache folder, only when
+    the file is the user's and writable by no one else, only under its own key (written in its
+    header, with the SHA-256 of its payload), and that key covers every file of the engine
+    (size and time), its version and place, and Python's version and byte-code tag: another
+    engine version or Python computes another key and never reads this entry (it writes its
+    own). Each code object is then used only for the text it was compiled from, and only when
+    it fits that text (`_fits`). EXPORTCTL_NO_CACHE=1 turns it off with the rest of the cache.
+    The pickled policy set is trusted the same way (unpickling could run code too)."""
     global _CODES
     if _CODES is not None:
         return

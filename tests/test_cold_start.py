@@ -19,7 +19,7 @@ from exportctl.cli import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
-HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson", "yaml")
+HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson")
 
 
 def _evaluate_in_a_new_process(env, *extra):
@@ -200,6 +200,8 @@ import hashlib, marshal, sys, io
 from exportctl import cli, policy_cache
 out = io.StringIO()
 cached = len(policy_cache._CODES or {})
+compiled = []
+policy_cache.compile = lambda *a, **k: compiled.append(1) or compile(*a, **k)
 rc = cli.main(['evaluate', sys.argv[1]], stdout=out, env={})
 import exportctl.ast as A, exportctl.evaluate as E
 h = hashlib.sha256()
@@ -211,7 +213,7 @@ for mod in (A, E):
                 if f is not None:
                     h.update(name.encode() + m.encode() + marshal.dumps(f.__code__))
                     h.update(repr(getattr(f, '__annotations__', None)).encode())
-print(rc, cached, h.hexdigest())
+print(rc, cached, h.hexdigest(), len(compiled))
 print(out.getvalue(), end='')
 """
 
@@ -221,19 +223,19 @@ def _code_report(env):
                        text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr
     head, _, out = p.stdout.partition("\n")
-    rc, cached, digest = head.split()
-    return int(rc), int(cached), digest, out
+    rc, cached, digest, compiled = head.split()
+    return int(rc), int(cached) if int(compiled) == 0 else -int(compiled), digest, out
 
 
 def test_dataclass_methods_come_from_the_cache_and_are_the_code_python_compiles(tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     rc, cached, first, out = _code_report(env)
-    assert rc == 0 and cached == 0                      # nothing cached yet: compiled as usual
+    assert rc == 0 and cached < -100                    # nothing cached yet: compiled as usual
     rc, cached, second, again = _code_report(env)
     assert rc == 0 and cached > 100 and second == first and again == out
     off = {**env, "EXPORTCTL_NO_CACHE": "1"}
     rc, cached, third, plain = _code_report(off)
-    assert cached == 0 and third == first and plain == out
+    assert cached < -100 and third == first and plain == out     # off: compiled every time
 
 
 def test_a_damaged_code_entry_is_not_used(tmp_path, monkeypatch):
@@ -312,43 +314,22 @@ def test_a_valid_input_is_known_again_and_nothing_else_is(tmp_path, monkeypatch)
     facts._fast_validator.cache_clear()
 
 
-# ---------------------------------------------------------------- YAML read before
+# ---------------------------------------------------------------- no transaction data in the cache
 
-def test_a_yaml_file_read_before_gives_the_same_records_without_parsing(tmp_path, monkeypatch):
-    from exportctl import facts, loading
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    parses = []
-    real = facts.yaml_documents
-    monkeypatch.setattr(facts, "yaml_documents", lambda text: parses.append(1) or real(text))
-
-    def read(path, text=None):
-        loading._YAML_SEEN.clear()                          # a new process
-        recs = list(facts.read_text(text if text is not None else path.read_text(), str(path)))
-        return [(r.source, r.error and [d.as_dict() for d in r.error.diagnostics],
-                 r.transaction and (r.transaction.data, r.transaction.lines, r.transaction.digest)) for r in recs]
-
-    files = sorted((ROOT / "examples" / "transactions").glob("*.yaml"))[::10] + [QUICKSTART]
-    for f in files:
-        first = read(f)
-        n = len(parses)
-        assert read(f) == first and len(parses) == n, f.name        # from the cache, the same
-    # a changed text is parsed again; a bad one is never kept and gives its diagnostic each time
-    text = QUICKSTART.read_text()
-    changed = read(QUICKSTART, text.replace("\n", "\n# note\n", 1))
-    assert len(parses) == n + 1 and changed[0][2][0] == first[0][2][0]      # same data, other lines
-    assert changed[0][2][1] != first[0][2][1]
-    bad = text + "\nkind: [unclosed\n"
-    assert read(QUICKSTART, bad)[0][1][0]["code"] == "E601" and read(QUICKSTART, bad)[0][1][0]["code"] == "E601"
-    assert len(parses) == n + 3
-    # only the first YAML text of a process is looked up: a batch of files reads them as before
-    loading._YAML_SEEN.clear()
-    list(facts.read_text(text, "a.yaml"))
-    list(facts.read_text(text, "b.yaml"))
-    assert len(parses) == n + 4
-    monkeypatch.setenv("EXPORTCTL_NO_CACHE", "1")
-    assert read(QUICKSTART) == first and len(parses) == n + 5
-    loading._YAML_SEEN.clear()
+def test_the_cache_folder_never_holds_a_transactions_data(tmp_path):
+    """The cache keeps policies, lists, code and digests; a transaction's facts never (they are
+    export-control data): every file it holds after two evaluations lacks the transaction's words."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    marker = "TX-NOT-IN-CACHE-4711"
+    tx = tmp_path / "tx.yaml"
+    tx.write_text(QUICKSTART.read_text().replace("id: TX-2026-0042", f"id: {marker}", 1)
+                  .replace("description: ", "description: Zyxwv-secret ", 1))
+    for _ in range(2):
+        p = subprocess.run([sys.executable, "-m", "exportctl.cli", "evaluate", str(tx)], env=env,
+                           capture_output=True, text=True, cwd=ROOT)
+        assert p.returncode == 0 and marker in p.stdout, p.stderr
+    files = [f for f in (tmp_path / "xdg").rglob("*") if f.is_file()]
+    assert files and not [f.name for f in files if b"TX-NOT-IN-CACHE" in f.read_bytes() or b"Zyxwv" in f.read_bytes()]
 
 
 # ---------------------------------------------------------------- the collector paused while starting
@@ -376,3 +357,106 @@ def test_the_collector_is_paused_for_the_start_only(monkeypatch):
         assert seen[-1] is False and not gc.isenabled()     # the caller's setting is kept
     finally:
         gc.enable()
+
+
+def test_without_the_fast_extra_jsonschemas_yes_is_remembered_too(tmp_path, monkeypatch):
+    """A plain `pip install .` has no compiled validator: jsonschema (over 100 ms to import)
+    validated every start. Its yes is now kept like jsonschema-rs's, under a key of its own."""
+    from exportctl import facts
+    from exportctl.diagnostics import ExportctlError
+    from exportctl.loading import yaml_documents
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    data = yaml_documents(QUICKSTART.read_text())[0][1]
+    assert facts._validating_engine().startswith("jsonschema_rs\0")      # the test extra installs it
+    engine = ["jsonschema\0/x/jsonschema/__init__.py\0100\0200"]
+    monkeypatch.setattr(facts, "_validating_engine", lambda: engine[0])
+    monkeypatch.setattr(facts, "_fast_validator", facts.lru_cache(maxsize=None)(lambda *a: None))
+    checked = []
+    real = facts._validator.__wrapped__
+    monkeypatch.setattr(facts, "_validator", lambda *a: checked.append(a) or real(*a))
+
+    def fresh_process():
+        facts._known.cache_clear()
+        facts._fast_validator.cache_clear()
+
+    fresh_process()
+    first = facts.from_data(data)
+    assert len(checked) == 1
+    fresh_process()
+    assert facts.from_data(data).data == first.data and len(checked) == 1        # known: not validated
+    bad = {**data, "kind": "smuggle"}
+    for _ in range(2):                                   # refused each time, never remembered
+        fresh_process()
+        with pytest.raises(ExportctlError):
+            facts.from_data(bad)
+    assert len(checked) == 3
+    engine[0] = "jsonschema\0/x/jsonschema/__init__.py\0100\0201"           # reinstalled: validated again
+    fresh_process()
+    facts.from_data(data)
+    assert len(checked) == 4
+    fresh_process()
+
+
+# ---------------------------------------------------------------- `evaluate FILE...` without argparse
+
+@pytest.mark.parametrize("words", [["evaluate", "a.yaml"], ["evaluate", "a.yaml", "b.json", "-"], ["evaluate", "-"],
+                                   ["evaluate", "dir/with space=1.yaml", "@x"]])
+def test_evaluate_with_files_only_reads_as_argparse_reads_it(words):
+    from exportctl import cli
+
+    fast = cli._plain_evaluate(words)
+    assert fast is not None and vars(fast) == vars(build_parser("evaluate").parse_args(words))
+
+
+@pytest.mark.parametrize("words", [["evaluate"], ["evaluate", "--format", "json", "a.yaml"], ["evaluate", "a.yaml", "--jobs", "2"],
+                                   ["evaluate", "--", "a.yaml"], ["evaluate", "-x"], ["evaluate", ""], ["check", "a"],
+                                   ["evaluate", "a.yaml", "-h"], ["--debug", "evaluate", "a.yaml"]])
+def test_anything_else_goes_to_argparse(words):
+    from exportctl import cli
+
+    assert cli._plain_evaluate(words) is None
+
+
+def test_a_start_that_evaluates_files_only_imports_no_argparse(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    code = ("import sys, io; from exportctl.cli import main; rc = main(['evaluate', %r], stdout=io.StringIO(), env={}); "
+            "print(rc, 'argparse' in sys.modules)") % str(QUICKSTART)
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert p.stdout.split() == ["0", "False"], p.stderr
+
+
+def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_path, monkeypatch):
+    """An entry with a valid header whose code was not compiled from the text it is filed under
+    (another text's code, or a code object naming something the text does not) is not run."""
+    import dataclasses
+    import marshal
+
+    from exportctl import policy_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    seen = {}
+    monkeypatch.setattr(dataclasses, "exec", lambda src, g=None, l=None: seen.setdefault(src, 1) and exec(src, g, l),
+                        raising=False)
+
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int
+
+    texts = list(seen)
+    assert texts
+    evil = compile("import os\nos.environ['EXPORTCTL_PWNED'] = '1'\n", "<string>", "exec")
+    policy_cache._write(policy_cache._code_key(), marshal.dumps({t: evil for t in texts}))
+    monkeypatch.setattr(policy_cache, "_CODES", None)
+    monkeypatch.setattr(policy_cache, "_NEW", {})
+    policy_cache.cache_generated_code()
+    assert len(policy_cache._CODES) == len(texts)
+
+    @dataclasses.dataclass(frozen=True)
+    class Point:  # noqa: F811 - the same class again, its methods from the (bad) cache
+        x: int
+
+    assert "EXPORTCTL_PWNED" not in os.environ and Point(3).x == 3 and repr(Point(3)).endswith("Point(x=3)")
+    assert set(policy_cache._NEW) == set(texts)          # compiled here instead
+    for t in texts:
+        assert policy_cache._fits(policy_cache._NEW[t], t) and not policy_cache._fits(evil, t)
