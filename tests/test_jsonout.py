@@ -30,8 +30,12 @@ def example_decisions() -> list:
     return out
 
 
-def test_orjson_is_installed_with_the_test_extra():
-    assert jsonout.orjson is not None, "pip install -e '.[test]' brings orjson (the fast extra)"
+def test_orjson_and_jsonschema_rs_are_installed_with_exportctl():
+    """Plain dependencies: a `pip install .` user's batch gets the compiled validator and orjson."""
+    import importlib.util
+
+    assert jsonout.orjson is not None, "pip install . brings orjson"
+    assert importlib.util.find_spec("jsonschema_rs") is not None, "pip install . brings jsonschema-rs"
 
 
 def test_every_example_decision_is_the_same_bytes():
