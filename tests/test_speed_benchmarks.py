@@ -1,6 +1,7 @@
 """The speed benchmarks run in their smoke modes (small, no timing asserted): batch_speed.py
 (baseline and this tree give the same bytes), cold_start.py, dask_scale.py; and the variants of
-explain_cost.py --cli (the real CLI with and without `checked`, with and without screening)."""
+explain_cost.py --cli (the real CLI with and without `checked`, with and without screening), and
+the process peer_decision_instructions.py measures."""
 
 from __future__ import annotations
 
@@ -77,3 +78,29 @@ def test_explain_cost_cli_variants_differ_only_by_what_they_measure(bench, tmp_p
         assert full == plain
     assert all("screening" in d and d["screening"].get("enabled", True) for d in out["checked"])
     assert all(d.get("screening", {}).get("enabled") is False for d in out["checked-noscreen"])
+
+
+def test_peer_decision_instructions_measures_the_adapter_with_and_without_checked(bench, monkeypatch):
+    """The process peer_decision_instructions.py runs under valgrind decides the harness's corpus
+    through the full-decision adapter, and with EXPLAIN 0 without `checked` (no valgrind here)."""
+    harness = ROOT.parent / "shared" / "bench"
+    if not (harness / "corpus.py").is_file():
+        pytest.skip("the peers' harness is not beside the project")
+    import peer_decision_instructions as pdi
+    from exportctl import codegen
+
+    seen = []
+    real = codegen.FastEvaluator.evaluate
+
+    def spy(self, tx, day, digest, **options):
+        d = real(self, tx, day, digest, **options)
+        seen.append(("checked" in d["regimes"][0]) if d["regimes"] else None)
+        return d
+
+    monkeypatch.setattr(codegen.FastEvaluator, "evaluate", spy)
+    monkeypatch.setattr(pdi, "WARM", 3)
+    assert pdi.main(["--bench", str(harness), "--decide", "4", "1"]) == 0
+    with_checked, seen[:] = seen[:], []
+    assert pdi.main(["--bench", str(harness), "--decide", "4", "0"]) == 0
+    assert len(with_checked) == 7 and len(seen) == 7
+    assert any(with_checked[3:]) and not any(seen[3:])
