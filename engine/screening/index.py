@@ -45,7 +45,7 @@ class Index:
         self.entries = list(entries)
         self.names = []                        # per entry: its Name variants
         self.prepared = []                     # per entry: its variants ready to score (match.Prepared)
-        self.keys: dict[str, set] = {}
+        self.keys: dict = {}                   # key -> (entry, variant) pairs
         for k, e in enumerate(self.entries):
             variants = []
             for n in e.names:
@@ -58,6 +58,9 @@ class Index:
             for vi, v in enumerate(variants):
                 for key in self.keys_of(v.tokens):
                     self.keys.setdefault(key, set()).add((k, vi))
+        # tuples, in the sets' order: the garbage collector stops tracking tuples of numbers, and
+        # every full collection of a process that holds the index no longer walks 160,000 sets
+        self.keys = {key: tuple(got) for key, got in self.keys.items()}
 
     def keys_of(self, toks: tuple) -> set:
         generic = self.params.generic_words
@@ -100,7 +103,7 @@ class Index:
             for key in self._lookup_keys(n.tokens):
                 hit = keys.get(key)
                 if hit:
-                    found |= hit
+                    found.update(hit)
         return found
 
     def search(self, names: list, day: _dt.date | None, country: str | None = None,

@@ -29,24 +29,29 @@ def _similarity(a: str, b: str, score_cutoff: float) -> float:
     return _similarity(a, b, score_cutoff=score_cutoff)
 
 MAX_RUN = 4
+_EMPTY = frozenset()        # shared by the names with no numbers (no loose words): one object, not 25,000
 
 
 class _Runs:
-    """The runs of 2-4 words of a name (without numbers): written together, and their initials."""
+    """The runs of 2-4 words of a name (without numbers): written together, and their initials.
+    Their places are tuples, not lists: the garbage collector stops tracking a dict of strings
+    and tuples of numbers, and a list index holds some 25,000 of these."""
 
     __slots__ = ("joined", "initials")
 
     def __init__(self, toks: tuple):
-        self.joined: dict = {}
-        self.initials: dict = {}
+        joined: dict = {}
+        initials: dict = {}
         nums = [is_number(t) for t in toks]
         for n in range(2, MAX_RUN + 1):
             for j in range(len(toks) - n + 1):
                 if True in nums[j:j + n]:
                     continue
                 run = toks[j:j + n]
-                self.joined.setdefault("".join(run), []).append((j, n))
-                self.initials.setdefault("".join(t[0] for t in run), []).append((j, n))
+                joined.setdefault("".join(run), []).append((j, n))
+                initials.setdefault("".join([t[0] for t in run]), []).append((j, n))
+        self.joined = {k: tuple(v) for k, v in joined.items()}
+        self.initials = {k: tuple(v) for k, v in initials.items()}
 
 
 @lru_cache(maxsize=65536)
@@ -76,8 +81,10 @@ class Prepared:
     def __init__(self, scorer: "Scorer", toks: tuple, han: bool):
         self.toks = toks
         self.han = han
-        self.w = w = scorer._weights(toks)
-        self.d = d = scorer._distinct(toks)
+        # weights as tuples, and the position lists below too: a dict or tuple of numbers and
+        # strings is one the garbage collector stops tracking (a list index holds 12,500 of these)
+        self.w = w = tuple(scorer._weights(toks))
+        self.d = d = tuple(scorer._distinct(toks))
         self.wsum = sum(w)
         self.dsum = sum(d)
         self.runs = _runs(toks)
@@ -88,20 +95,21 @@ class Prepared:
         runwords = []
         nums = []
         for j, t in enumerate(toks):
-            first.setdefault(t[0], []).append(j)
+            first[t[0]] = first.get(t[0], ()) + (j,)
             if len(t) >= 4:
-                last4.setdefault(t[-1], []).append(j)
+                last4[t[-1]] = last4.get(t[-1], ()) + (j,)
             if is_number(t):
                 nums.append(t)
             else:
                 runwords.append((j, t))
         self.first, self.last4 = first, last4
-        self.nums = frozenset(nums)
+        self.nums = frozenset(nums) if nums else _EMPTY
         p = scorer.p
         self.runwords = tuple(runwords)
-        self.runset = frozenset(t for _, t in runwords)
+        self.runset = frozenset([t for _, t in runwords]) if runwords else _EMPTY
         generic = p.generic_words
-        self.loose = frozenset(i for i, t in runwords if len(t) >= 6 and t not in generic)
+        loose = [i for i, t in runwords if len(t) >= 6 and t not in generic]
+        self.loose = frozenset(loose) if loose else _EMPTY
         # worked out when first asked: only a listed name's are (Scorer.bound), not a party's
         self._order = self._runkeys = None
         self._acronym_min = p.acronym_min
@@ -169,21 +177,21 @@ class Scorer:
             return self.p.weight_generic
         return 1.0
 
-    def _weights(self, toks: tuple) -> list:
+    def _weights(self, toks: tuple) -> tuple:
         w = self._wcache.get(toks)
         if w is None:
             if len(self._wcache) > 200_000:
                 self._wcache.clear()
-            w = self._wcache[toks] = [self.weight(t) for t in toks]
+            w = self._wcache[toks] = tuple([self.weight(t) for t in toks])
         return w
 
-    def _distinct(self, toks: tuple) -> list:
+    def _distinct(self, toks: tuple) -> tuple:
         """Weights with the generic words at 0: the distinctive part of a name."""
         key = ("d",) + toks
         w = self._wcache.get(key)
         if w is None:
             g = self.p.generic_words
-            w = self._wcache[key] = [0.0 if t in g else x for t, x in zip(toks, self._weights(toks))]
+            w = self._wcache[key] = tuple([0.0 if t in g else x for t, x in zip(toks, self._weights(toks))])
         return w
 
     def _single(self, a: str, b: str):
