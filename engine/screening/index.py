@@ -115,9 +115,12 @@ class Index:
         variants = []
         for n in names:
             variants.extend(norm.variants(n))
+        found = self.candidates(variants)
+        if not found:
+            return []
         out = []
         by_entry: dict = {}
-        for k, vi in self.candidates(variants):
+        for k, vi in found:
             got = by_entry.get(k)
             if got is None:
                 by_entry[k] = [vi]
@@ -125,7 +128,7 @@ class Index:
                 got.append(vi)
         scorer = self.scorer
         bound, score = scorer.bound, scorer.score_prepared
-        prepare = scorer.prepared
+        prepare = scorer.party
         queries = [(qv, prepare(qv.tokens, qv.script == "han"), {}, {}) for qv in variants]
         entries, prepared, names_of = self.entries, self.prepared, self.names
         penalty_w = params.country_mismatch_penalty

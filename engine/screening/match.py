@@ -78,16 +78,22 @@ class Prepared:
     __slots__ = ("toks", "han", "w", "d", "wsum", "dsum", "runs", "nums", "first", "last4",
                  "runwords", "runset", "loose", "_order", "_runkeys", "_acronym_min", "_sums")
 
-    def __init__(self, scorer: "Scorer", toks: tuple, han: bool):
+    def __init__(self, scorer: "Scorer", toks: tuple, han: bool, keep: bool = True):
         self.toks = toks
         self.han = han
         # weights as tuples, and the position lists below too: a dict or tuple of numbers and
         # strings is one the garbage collector stops tracking (a list index holds 12,500 of these)
-        self.w = w = tuple(scorer._weights(toks))
-        self.d = d = tuple(scorer._distinct(toks))
+        if keep:
+            self.w = w = tuple(scorer._weights(toks))
+            self.d = d = tuple(scorer._distinct(toks))
+            self.runs = _runs(toks)
+        else:           # a party's name (Scorer.party): nothing of it kept once the search is done
+            weight, generic = scorer.weight, scorer.p.generic_words
+            self.w = w = tuple([weight(t) for t in toks])
+            self.d = d = tuple([0.0 if t in generic else x for t, x in zip(toks, w)])
+            self.runs = _Runs(toks)
         self.wsum = sum(w)
         self.dsum = sum(d)
-        self.runs = _runs(toks)
         # the only tokens another token can pair with on its own (Scorer.pair's letter filter):
         # those with its first letter, and, when both have at least 4 letters, its last
         first: dict = {}
@@ -170,6 +176,12 @@ class Scorer:
             got = self._pcache[key] = Prepared(self, toks, han)
         return got
 
+    def party(self, toks: tuple, han: bool) -> Prepared:
+        """`prepared` for a party's name in a search: the same, but neither it nor its weights
+        and runs are remembered (a batch's names are mostly new, and a repeated one's whole
+        result is remembered: screen.screen_names). Less for the garbage collector to walk."""
+        return Prepared(self, toks, han, keep=False)
+
     def weight(self, tok: str) -> float:
         if is_number(tok):
             return self.p.weight_number
@@ -221,9 +233,9 @@ class Scorer:
             got = self._runm[key] = self._run_match_new(tok, runs, fuzzy)
         return got
 
-    def _run_match_new(self, tok: str, runs, fuzzy: bool) -> list:
+    def _run_match_new(self, tok: str, runs, fuzzy: bool):
         if is_number(tok):
-            return []
+            return ()
         out = [(1.0, j, n, "joined") for j, n in runs.joined.get(tok, ())]
         if len(tok) >= self.p.acronym_min:
             out += [(self.p.acronym_score, j, n, "abbreviation") for j, n in runs.initials.get(tok, ())
@@ -236,7 +248,7 @@ class Scorer:
                     r = _similarity(tok, joined, score_cutoff=self.p.token_fuzzy_min)
                     if r:
                         out += [(r, j, n, "joined") for j, n in spots]
-        return out
+        return out or ()            # (most find nothing: one shared empty tuple, not a list each)
 
     def pair(self, a: str, b: str) -> tuple:
         """(similarity, how) of two single tokens, 0.0 when they do not pair; remembered (the
