@@ -19,10 +19,13 @@
    second evaluation).
 
 `--instructions` counts instructions instead of seconds (valgrind's callgrind: the same count
-whatever else this shared machine does), with PYTHONHASHSEED=0: three runs of this script doing
+whatever else this shared machine does), with PYTHONHASHSEED=0: two runs of this script doing
 the same set-up (policies, lists and their index from the policy cache, the warm-up, the M
-transactions), then nothing, the decisions with screening off, or with it on; the differences are
-each side's cost per decision and their ratio is the figure.
+transactions), then the decisions with screening off, or with it on. Only the decisions are
+counted: callgrind starts with its instrumentation off (the set-up runs at native speed) and the
+script turns it on just before the first decision and off after the last (`callgrind_control`),
+so the garbage collections the decisions cause count and the interpreter's exit does not. The
+counts per decision and their ratio are the figure.
 
 The goal (issue 18): screening at most halves the throughput (ratio <= 2.0) at 10,000 entries.
 Results go to stdout and, with --out, to a JSON file.
@@ -188,31 +191,39 @@ def run(n: int, m: int, rounds: int = 1) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _instrument(on: bool) -> None:
+    """Callgrind's instrumentation of this process on or off (--instructions runs only)."""
+    if os.environ.get("EXPORTCTL_BENCH_CALLGRIND"):
+        subprocess.run(["callgrind_control", "-i", "on" if on else "off", str(os.getpid())], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def phase(n: int, m: int, root: Path, which: str) -> int:
     """One run of --instructions: the set-up, then nothing (`none`) or the M decisions with
-    screening off or on."""
+    screening off or on, counted (see `instructions`)."""
     s = prepare(n, m, root)
     txs = s["txs"]()
     if which != "none":
         ps, day, opt, decide = s["ps"], s["day"], s[which], s["decide"]
+        _instrument(True)
         for t in txs:
             decide(ps, t, day, opt)
+        _instrument(False)
     return 0
 
 
 def instructions(n: int, m: int, out: str | None) -> int:
-    """Three runs under valgrind's callgrind (instructions, the same count whatever else the
-    machine does): the set-up then nothing, the decisions with screening off, with it on. The
-    differences are each side's cost; their ratio is the figure (with the none run, the
-    set-up, the imports and the list index cancel out)."""
-    if shutil.which("valgrind") is None:
-        print("--instructions needs valgrind (Debian: apt install valgrind)", file=sys.stderr)
+    """Two runs under valgrind's callgrind (instructions, the same count whatever else the
+    machine does), one with screening off and one with it on, counting the M decisions only
+    (the set-up runs uninstrumented, see `phase`); their ratio is the figure."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("--instructions needs valgrind and callgrind_control (Debian: apt install valgrind)", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="exportctl-screening-"))
     root = tmp / "policies"
     # a policy cache of its own: other processes writing theirs cannot prune the entries every
     # run must find (a run that built the index again would count it)
-    env = {**os.environ, "PYTHONHASHSEED": "0", "XDG_CACHE_HOME": str(tmp / "cache")}
+    env = {**os.environ, "PYTHONHASHSEED": "0", "XDG_CACHE_HOME": str(tmp / "cache"), "EXPORTCTL_BENCH_CALLGRIND": ""}
     me = [__file__, "--entries", str(n), "--decisions", str(m), "--root", str(root)]
     try:
         # writes the folder and fills the policy cache (policies, lists and their index), so the
@@ -220,12 +231,13 @@ def instructions(n: int, m: int, out: str | None) -> int:
         subprocess.run([sys.executable, *me, "--phase", "none"], check=True, env=env)
 
         def start(which):
-            return subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                                     sys.executable, *me, "--phase", which],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+            return subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                                     "--callgrind-out-file=/dev/null", sys.executable, *me, "--phase", which],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                    env={**env, "EXPORTCTL_BENCH_CALLGRIND": "1"})
 
         counts = {}
-        for pair in (("none", "off"), ("on",)):         # two at a time: the machine has 2 cores
+        for pair in (("off", "on"),):                  # side by side: the machine has 2 cores
             runs = {which: start(which) for which in pair}
             for which, proc in runs.items():
                 err = proc.communicate()[1]
@@ -236,7 +248,7 @@ def instructions(n: int, m: int, out: str | None) -> int:
                 counts[which] = int(found.group(1).replace(",", ""))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    without, with_ = counts["off"] - counts["none"], counts["on"] - counts["none"]
+    without, with_ = counts["off"], counts["on"]
     r = {"synthetic": n, "decisions": m, "instructions_per_decision_without": without // m,
          "instructions_per_decision_with": with_ // m, "instructions_per_screening": (with_ - without) // m,
          "ratio": round(with_ / without, 3)}
