@@ -76,7 +76,7 @@ class Index:
                 if True in nums[i:i + n]:
                     continue
                 run = toks[i:i + n]
-                if any(t not in generic for t in run):
+                if not generic.issuperset(run):       # (a word that is not generic)
                     out.add("".join(run))
                 if n >= amin:
                     out.add("".join([t[0] for t in run]))

@@ -28,6 +28,21 @@ def _similarity(a: str, b: str, score_cutoff: float) -> float:
     _similarity = Indel.normalized_similarity
     return _similarity(a, b, score_cutoff=score_cutoff)
 
+
+def _near(tok: str, choices: tuple, score_cutoff: float) -> list:
+    """(choice, similarity, position) of the choices at least `score_cutoff` similar to `tok`
+    (Indel.normalized_similarity, the same figures): rapidfuzz's process.extract, one C loop
+    over the choices instead of a Python call for each."""
+    global _near
+    from rapidfuzz import process
+    from rapidfuzz.distance import Indel
+
+    def _near(tok, choices, score_cutoff, _extract=process.extract, _scorer=Indel.normalized_similarity):
+        return _extract(tok, choices, scorer=_scorer, score_cutoff=score_cutoff, limit=None)
+
+    return _near(tok, choices, score_cutoff)
+
+
 MAX_RUN = 4
 _EMPTY = frozenset()        # shared by the names with no numbers (no loose words): one object, not 25,000
 
@@ -39,7 +54,7 @@ class _Runs:
 
     __slots__ = ("joined", "initials")
 
-    def __init__(self, toks: tuple):
+    def __init__(self, toks: tuple, keep: bool = True):
         joined: dict = {}
         initials: dict = {}
         nums = [is_number(t) for t in toks]
@@ -50,8 +65,10 @@ class _Runs:
                 run = toks[j:j + n]
                 joined.setdefault("".join(run), []).append((j, n))
                 initials.setdefault("".join([t[0] for t in run]), []).append((j, n))
-        self.joined = {k: tuple(v) for k, v in joined.items()}
-        self.initials = {k: tuple(v) for k, v in initials.items()}
+        if keep:            # (a party's runs are dropped after its search: lists will do)
+            joined = {k: tuple(v) for k, v in joined.items()}
+            initials = {k: tuple(v) for k, v in initials.items()}
+        self.joined, self.initials = joined, initials
 
 
 @lru_cache(maxsize=65536)
@@ -91,7 +108,7 @@ class Prepared:
             weight, generic = scorer.weight, scorer.p.generic_words
             self.w = w = tuple([weight(t) for t in toks])
             self.d = d = tuple([0.0 if t in generic else x for t, x in zip(toks, w)])
-            self.runs = _Runs(toks)
+            self.runs = _Runs(toks, keep=False)
         self.wsum = sum(w)
         self.dsum = sum(d)
         # the only tokens another token can pair with on its own (Scorer.pair's letter filter):
@@ -240,14 +257,17 @@ class Scorer:
         if len(tok) >= self.p.acronym_min:
             out += [(self.p.acronym_score, j, n, "abbreviation") for j, n in runs.initials.get(tok, ())
                     if n == len(tok)]
-        if fuzzy and not out and len(tok) >= 6 and tok not in self.p.generic_words:
-            # a transliteration that differs a little from the pinyin run (harbin ~ ha er bin)
+        if fuzzy and not out and len(tok) >= 6 and tok not in self.p.generic_words and runs.joined:
+            # a transliteration that differs a little from the pinyin run (harbin ~ ha er bin),
+            # of about its length; in the runs' order
             lo, hi = len(tok) * 0.8, len(tok) * 1.25
-            for joined, spots in runs.joined.items():
-                if lo <= len(joined) <= hi:
-                    r = _similarity(tok, joined, score_cutoff=self.p.token_fuzzy_min)
-                    if r:
-                        out += [(r, j, n, "joined") for j, n in spots]
+            joined = runs.joined
+            names = tuple(joined)
+            near = _near(tok, names, self.p.token_fuzzy_min)
+            if near:
+                for _, r, k in sorted(near, key=lambda x: x[2]):
+                    if lo <= len(names[k]) <= hi:
+                        out += [(r, j, n, "joined") for j, n in joined[names[k]]]
         return out or ()            # (most find nothing: one shared empty tuple, not a list each)
 
     def pair(self, a: str, b: str) -> tuple:
