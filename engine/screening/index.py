@@ -45,7 +45,7 @@ class Index:
         self.entries = list(entries)
         self.names = []                        # per entry: its Name variants
         self.prepared = []                     # per entry: its variants ready to score (match.Prepared)
-        self.keys: dict[str, set] = {}
+        self.keys: dict = {}                   # key -> (entry, variant) pairs
         for k, e in enumerate(self.entries):
             variants = []
             for n in e.names:
@@ -58,6 +58,9 @@ class Index:
             for vi, v in enumerate(variants):
                 for key in self.keys_of(v.tokens):
                     self.keys.setdefault(key, set()).add((k, vi))
+        # tuples, in the sets' order: the garbage collector stops tracking tuples of numbers, and
+        # every full collection of a process that holds the index no longer walks 160,000 sets
+        self.keys = {key: tuple(got) for key, got in self.keys.items()}
 
     def keys_of(self, toks: tuple) -> set:
         generic = self.params.generic_words
@@ -73,7 +76,7 @@ class Index:
                 if True in nums[i:i + n]:
                     continue
                 run = toks[i:i + n]
-                if any(t not in generic for t in run):
+                if not generic.issuperset(run):       # (a word that is not generic)
                     out.add("".join(run))
                 if n >= amin:
                     out.add("".join([t[0] for t in run]))
@@ -100,7 +103,7 @@ class Index:
             for key in self._lookup_keys(n.tokens):
                 hit = keys.get(key)
                 if hit:
-                    found |= hit
+                    found.update(hit)
         return found
 
     def search(self, names: list, day: _dt.date | None, country: str | None = None,
@@ -112,9 +115,12 @@ class Index:
         variants = []
         for n in names:
             variants.extend(norm.variants(n))
+        found = self.candidates(variants)
+        if not found:
+            return []
         out = []
         by_entry: dict = {}
-        for k, vi in self.candidates(variants):
+        for k, vi in found:
             got = by_entry.get(k)
             if got is None:
                 by_entry[k] = [vi]
@@ -122,7 +128,7 @@ class Index:
                 got.append(vi)
         scorer = self.scorer
         bound, score = scorer.bound, scorer.score_prepared
-        prepare = scorer.prepared
+        prepare = scorer.party
         queries = [(qv, prepare(qv.tokens, qv.script == "han"), {}, {}) for qv in variants]
         entries, prepared, names_of = self.entries, self.prepared, self.names
         penalty_w = params.country_mismatch_penalty

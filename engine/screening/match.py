@@ -28,25 +28,47 @@ def _similarity(a: str, b: str, score_cutoff: float) -> float:
     _similarity = Indel.normalized_similarity
     return _similarity(a, b, score_cutoff=score_cutoff)
 
+
+def _near(tok: str, choices: tuple, score_cutoff: float) -> list:
+    """(choice, similarity, position) of the choices at least `score_cutoff` similar to `tok`
+    (Indel.normalized_similarity, the same figures): rapidfuzz's process.extract, one C loop
+    over the choices instead of a Python call for each."""
+    global _near
+    from rapidfuzz import process
+    from rapidfuzz.distance import Indel
+
+    def _near(tok, choices, score_cutoff, _extract=process.extract, _scorer=Indel.normalized_similarity):
+        return _extract(tok, choices, scorer=_scorer, score_cutoff=score_cutoff, limit=None)
+
+    return _near(tok, choices, score_cutoff)
+
+
 MAX_RUN = 4
+_EMPTY = frozenset()        # shared by the names with no numbers (no loose words): one object, not 25,000
 
 
 class _Runs:
-    """The runs of 2-4 words of a name (without numbers): written together, and their initials."""
+    """The runs of 2-4 words of a name (without numbers): written together, and their initials.
+    Their places are tuples, not lists: the garbage collector stops tracking a dict of strings
+    and tuples of numbers, and a list index holds some 25,000 of these."""
 
     __slots__ = ("joined", "initials")
 
-    def __init__(self, toks: tuple):
-        self.joined: dict = {}
-        self.initials: dict = {}
+    def __init__(self, toks: tuple, keep: bool = True):
+        joined: dict = {}
+        initials: dict = {}
         nums = [is_number(t) for t in toks]
         for n in range(2, MAX_RUN + 1):
             for j in range(len(toks) - n + 1):
                 if True in nums[j:j + n]:
                     continue
                 run = toks[j:j + n]
-                self.joined.setdefault("".join(run), []).append((j, n))
-                self.initials.setdefault("".join(t[0] for t in run), []).append((j, n))
+                joined.setdefault("".join(run), []).append((j, n))
+                initials.setdefault("".join([t[0] for t in run]), []).append((j, n))
+        if keep:            # (a party's runs are dropped after its search: lists will do)
+            joined = {k: tuple(v) for k, v in joined.items()}
+            initials = {k: tuple(v) for k, v in initials.items()}
+        self.joined, self.initials = joined, initials
 
 
 @lru_cache(maxsize=65536)
@@ -73,14 +95,22 @@ class Prepared:
     __slots__ = ("toks", "han", "w", "d", "wsum", "dsum", "runs", "nums", "first", "last4",
                  "runwords", "runset", "loose", "_order", "_runkeys", "_acronym_min", "_sums")
 
-    def __init__(self, scorer: "Scorer", toks: tuple, han: bool):
+    def __init__(self, scorer: "Scorer", toks: tuple, han: bool, keep: bool = True):
         self.toks = toks
         self.han = han
-        self.w = w = scorer._weights(toks)
-        self.d = d = scorer._distinct(toks)
+        # weights as tuples, and the position lists below too: a dict or tuple of numbers and
+        # strings is one the garbage collector stops tracking (a list index holds 12,500 of these)
+        if keep:
+            self.w = w = tuple(scorer._weights(toks))
+            self.d = d = tuple(scorer._distinct(toks))
+            self.runs = _runs(toks)
+        else:           # a party's name (Scorer.party): nothing of it kept once the search is done
+            weight, generic = scorer.weight, scorer.p.generic_words
+            self.w = w = tuple([weight(t) for t in toks])
+            self.d = d = tuple([0.0 if t in generic else x for t, x in zip(toks, w)])
+            self.runs = _Runs(toks, keep=False)
         self.wsum = sum(w)
         self.dsum = sum(d)
-        self.runs = _runs(toks)
         # the only tokens another token can pair with on its own (Scorer.pair's letter filter):
         # those with its first letter, and, when both have at least 4 letters, its last
         first: dict = {}
@@ -88,20 +118,21 @@ class Prepared:
         runwords = []
         nums = []
         for j, t in enumerate(toks):
-            first.setdefault(t[0], []).append(j)
+            first[t[0]] = first.get(t[0], ()) + (j,)
             if len(t) >= 4:
-                last4.setdefault(t[-1], []).append(j)
+                last4[t[-1]] = last4.get(t[-1], ()) + (j,)
             if is_number(t):
                 nums.append(t)
             else:
                 runwords.append((j, t))
         self.first, self.last4 = first, last4
-        self.nums = frozenset(nums)
+        self.nums = frozenset(nums) if nums else _EMPTY
         p = scorer.p
         self.runwords = tuple(runwords)
-        self.runset = frozenset(t for _, t in runwords)
+        self.runset = frozenset([t for _, t in runwords]) if runwords else _EMPTY
         generic = p.generic_words
-        self.loose = frozenset(i for i, t in runwords if len(t) >= 6 and t not in generic)
+        loose = [i for i, t in runwords if len(t) >= 6 and t not in generic]
+        self.loose = frozenset(loose) if loose else _EMPTY
         # worked out when first asked: only a listed name's are (Scorer.bound), not a party's
         self._order = self._runkeys = None
         self._acronym_min = p.acronym_min
@@ -162,6 +193,12 @@ class Scorer:
             got = self._pcache[key] = Prepared(self, toks, han)
         return got
 
+    def party(self, toks: tuple, han: bool) -> Prepared:
+        """`prepared` for a party's name in a search: the same, but neither it nor its weights
+        and runs are remembered (a batch's names are mostly new, and a repeated one's whole
+        result is remembered: screen.screen_names). Less for the garbage collector to walk."""
+        return Prepared(self, toks, han, keep=False)
+
     def weight(self, tok: str) -> float:
         if is_number(tok):
             return self.p.weight_number
@@ -169,21 +206,21 @@ class Scorer:
             return self.p.weight_generic
         return 1.0
 
-    def _weights(self, toks: tuple) -> list:
+    def _weights(self, toks: tuple) -> tuple:
         w = self._wcache.get(toks)
         if w is None:
             if len(self._wcache) > 200_000:
                 self._wcache.clear()
-            w = self._wcache[toks] = [self.weight(t) for t in toks]
+            w = self._wcache[toks] = tuple([self.weight(t) for t in toks])
         return w
 
-    def _distinct(self, toks: tuple) -> list:
+    def _distinct(self, toks: tuple) -> tuple:
         """Weights with the generic words at 0: the distinctive part of a name."""
         key = ("d",) + toks
         w = self._wcache.get(key)
         if w is None:
             g = self.p.generic_words
-            w = self._wcache[key] = [0.0 if t in g else x for t, x in zip(toks, self._weights(toks))]
+            w = self._wcache[key] = tuple([0.0 if t in g else x for t, x in zip(toks, self._weights(toks))])
         return w
 
     def _single(self, a: str, b: str):
@@ -213,22 +250,25 @@ class Scorer:
             got = self._runm[key] = self._run_match_new(tok, runs, fuzzy)
         return got
 
-    def _run_match_new(self, tok: str, runs, fuzzy: bool) -> list:
+    def _run_match_new(self, tok: str, runs, fuzzy: bool):
         if is_number(tok):
-            return []
+            return ()
         out = [(1.0, j, n, "joined") for j, n in runs.joined.get(tok, ())]
         if len(tok) >= self.p.acronym_min:
             out += [(self.p.acronym_score, j, n, "abbreviation") for j, n in runs.initials.get(tok, ())
                     if n == len(tok)]
-        if fuzzy and not out and len(tok) >= 6 and tok not in self.p.generic_words:
-            # a transliteration that differs a little from the pinyin run (harbin ~ ha er bin)
+        if fuzzy and not out and len(tok) >= 6 and tok not in self.p.generic_words and runs.joined:
+            # a transliteration that differs a little from the pinyin run (harbin ~ ha er bin),
+            # of about its length; in the runs' order
             lo, hi = len(tok) * 0.8, len(tok) * 1.25
-            for joined, spots in runs.joined.items():
-                if lo <= len(joined) <= hi:
-                    r = _similarity(tok, joined, score_cutoff=self.p.token_fuzzy_min)
-                    if r:
-                        out += [(r, j, n, "joined") for j, n in spots]
-        return out
+            joined = runs.joined
+            names = tuple(joined)
+            near = _near(tok, names, self.p.token_fuzzy_min)
+            if near:
+                for _, r, k in sorted(near, key=lambda x: x[2]):
+                    if lo <= len(names[k]) <= hi:
+                        out += [(r, j, n, "joined") for j, n in joined[names[k]]]
+        return out or ()            # (most find nothing: one shared empty tuple, not a list each)
 
     def pair(self, a: str, b: str) -> tuple:
         """(similarity, how) of two single tokens, 0.0 when they do not pair; remembered (the

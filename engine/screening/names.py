@@ -57,11 +57,15 @@ class Normaliser:
     def tokens(self, text: str) -> tuple:
         """Folded tokens of one spelling (without company forms, unless nothing else is left)."""
         s = text
-        for f in self.cjk_forms:               # 有限公司 at the end of a Chinese name
-            if s.endswith(f) and len(s) > len(f):
-                s = s[: -len(f)]
-        s = _CJK.sub(lambda m: " " + _pinyin(m.group(0)) + " ", s)
-        toks = [_ORDINAL_WORDS.get(t) or _ORDINAL.sub(r"\1", t) for t in norm(s).split() if t not in self.stop]
+        if not s.isascii():                    # (ASCII holds no Chinese script)
+            for f in self.cjk_forms:           # 有限公司 at the end of a Chinese name
+                if s.endswith(f) and len(s) > len(f):
+                    s = s[: -len(f)]
+            s = _CJK.sub(lambda m: " " + _pinyin(m.group(0)) + " ", s)
+        stop, words = self.stop, _ORDINAL_WORDS
+        # (an ordinal number starts with a digit: the others skip the regex)
+        toks = [words.get(t) or (_ORDINAL.sub(r"\1", t) if t[0].isdigit() else t)
+                for t in norm(s).split() if t not in stop]
         kept = self._strip_forms(toks)
         return tuple(kept or toks)
 
