@@ -106,8 +106,11 @@ def test_an_untouched_record_file_still_verifies(recfile):
     assert rc == 0 and "3 record(s), chain intact" in out, err
 
 
-def test_sigterm_mid_batch_leaves_whole_lines_and_every_printed_decision_recorded(tmp_path, pol):
-    """Run the real CLI in a subprocess, SIGTERM it once decisions appear, then check the output."""
+def _interrupt_mid_batch(tmp_path, pol, jobs: int, sig: int) -> tuple[int, str, Path, Path]:
+    """Run the real CLI on 50,000 records in a subprocess (its own process group), send `sig` to
+    the group once decisions appear: (exit code, stderr, stdout file, record file). If it does
+    not end, SIGABRT with PYTHONFAULTHANDLER set makes it print every thread's stack, and the
+    test fails with them."""
     feed = tmp_path / "feed.jsonl"
     line = json.dumps(base_tx(destination="BR"))
     feed.write_text("\n".join(line.replace("TX-T", f"TX-{i}") for i in range(50_000)) + "\n")
@@ -115,18 +118,29 @@ def test_sigterm_mid_batch_leaves_whole_lines_and_every_printed_decision_recorde
     out_path = tmp_path / "out.jsonl"
     with open(out_path, "wb") as out, open(tmp_path / "err.txt", "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "exportctl.cli", "evaluate", str(feed), "--policies", pol,
-                                 "--format", "json", "--record", str(rec)], stdout=out, stderr=err)
+                                 "--format", "json", "--record", str(rec), "--jobs", str(jobs)], stdout=out, stderr=err,
+                                start_new_session=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
         try:
             deadline = time.monotonic() + 120
             while out_path.stat().st_size == 0 and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert proc.poll() is None, "the batch ended before it could be interrupted"
-            proc.send_signal(signal.SIGTERM)
-            rc = proc.wait(timeout=60)
+            os.killpg(proc.pid, sig)
+            try:
+                rc = proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGABRT)
+                proc.wait(timeout=30)
+                pytest.fail(f"no exit 60 s after signal {sig}; the parent's stacks:\n" + (tmp_path / "err.txt").read_text())
         finally:
             if proc.poll() is None:
-                proc.kill()
-    errtext = (tmp_path / "err.txt").read_text()
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    return rc, (tmp_path / "err.txt").read_text(), out_path, rec
+
+
+def test_sigterm_mid_batch_leaves_whole_lines_and_every_printed_decision_recorded(tmp_path, pol):
+    rc, errtext, out_path, rec = _interrupt_mid_batch(tmp_path, pol, 1, signal.SIGTERM)
     assert rc == 143, errtext
     assert "Traceback" not in errtext and "interrupted" in errtext
     text = out_path.read_text()
@@ -160,33 +174,7 @@ def test_worker_processes_ignore_sigint_and_restore_sigterm():
 
 def test_ctrl_c_with_two_jobs_exits_130_without_worker_tracebacks(tmp_path, pol):
     """Ctrl-C reaches the whole process group: workers ignore it, the parent ends them."""
-    feed = tmp_path / "feed.jsonl"
-    line = json.dumps(base_tx(destination="BR"))
-    feed.write_text("\n".join(line.replace("TX-T", f"TX-{i}") for i in range(50_000)) + "\n")
-    rec = tmp_path / "rec.jsonl"
-    out_path = tmp_path / "out.jsonl"
-    with open(out_path, "wb") as out, open(tmp_path / "err.txt", "wb") as err:
-        # PYTHONFAULTHANDLER: if the parent does not end, SIGABRT makes it print every thread's stack
-        proc = subprocess.Popen([sys.executable, "-m", "exportctl.cli", "evaluate", str(feed), "--policies", pol,
-                                 "--format", "json", "--record", str(rec), "--jobs", "2"], stdout=out, stderr=err,
-                                start_new_session=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
-        try:
-            deadline = time.monotonic() + 120
-            while out_path.stat().st_size == 0 and proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert proc.poll() is None, "the batch ended before it could be interrupted"
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                rc = proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGABRT)
-                proc.wait(timeout=30)
-                pytest.fail("no exit 60 s after Ctrl-C; the parent's stacks:\n" + (tmp_path / "err.txt").read_text())
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    errtext = (tmp_path / "err.txt").read_text()
+    rc, errtext, out_path, rec = _interrupt_mid_batch(tmp_path, pol, 2, signal.SIGINT)
     assert rc == 130, errtext
     assert "Traceback" not in errtext and "KeyboardInterrupt" not in errtext
     printed = [json.loads(x)["transaction"] for x in out_path.read_text().splitlines()]
