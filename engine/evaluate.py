@@ -366,7 +366,7 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
     if fast is not None and fast.entries is not None:
         # the compiled evaluator answers every rule's conjuncts in one call: only the rules it
         # found false are visited, the closures only where it met an unknown
-        out = _found_checks(reg, ctx, day, item_envs, seen, fast)
+        out = _found_checks(reg, ctx, item_envs, seen, fast)
         if fast.strict:           # tests: the closures alone must find the same
             slow = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, None)
             mine, theirs = sorted(out, key=_check_order), sorted(slow, key=_check_order)
@@ -418,7 +418,7 @@ def _rule_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: se
     return out
 
 
-def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, fast) -> list:
+def _found_checks(reg: CompiledRegime, ctx: Ctx, item_envs, seen: set, fast) -> list:
     """`_rule_checks` from the compiled program (emit._entries_fn): the same entries, in the same
     order, visiting only the rules that have a false (or unknown) condition; the program builds
     them itself where it can and calls `one` for any other. A false condition already explained
@@ -427,17 +427,15 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, fast
     p, ex = reg.policy, reg.explainer
     said: set = set()
     table = ex.check_table(reg)
-    cache = ctx.cache
     tx_env: dict = {}
-    tx, recs, strict = ctx.root.data, fast.rec_why, fast.strict
+    tx = ctx.root.data
 
     def one(rid, i, j):
-        r, parts, head, dated = table[rid]
-        if dated and not in_force(r.start, r.end, day):
-            return
+        """The entry of rule `rid` at item i (-1: once), whose first false conjunct is j (None:
+        an unknown was met); the program has checked that the rule is in force on the day and
+        has no finding there."""
+        r, parts, head = table[rid]
         env, item_id = item_envs[i] if i >= 0 else (tx_env, None)
-        if seen and (rid, item_id) in seen:
-            return
         if j is None:
             why = ex.why_not(p, r, ctx, env, True, fast)
             if why is None:
@@ -447,14 +445,7 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, fast
             free = parts[j][3]
             if free and rid in said:
                 return          # told once for the rule already: a condition that reads no item
-            if free:
-                key = parts[j][4]
-            else:
-                it = env.get("item")
-                key = (parts[j][4], it.path if it is not None else "")
-            why = cache.get(key)
-            if why is None:
-                why = _failed(ex, p, r, ctx, env, j, fast, parts[j], key, tx, recs.get(rid), strict)
+            why = ex.failed(p, r, ctx, env, j, fast)   # its memo, else what the closure read
         if free:
             if rid in said:
                 return
@@ -463,26 +454,8 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, seen: set, fast
         c["item"], c["failed"], c["facts"] = item_id, why["failed"], why["facts"]
         out.append(c)
 
-    fast.entries(tx, tx.get("items") or [], fast.DATE, cache, seen, said, out, one)
+    fast.entries(tx, tx.get("items") or [], fast.DATE, ctx.cache, seen, said, out, one)
     return out
-
-
-def _failed(ex, p, r, ctx, env: dict, j: int, fast, part: tuple, key, tx, recs, strict: bool) -> dict:
-    """`Explainer.failed` for one conjunct the compiled checks found false, its recording
-    function called here directly (the common case: one call instead of four); anything else
-    (no recording function, an unknown met, strict mode) goes through `failed` itself."""
-    if recs is None or strict or len(recs) <= j:
-        return ex.failed(p, r, ctx, env, j, fast)
-    R: list = []
-    it = env.get("item")
-    try:
-        v = recs[j](tx, fast.DATE, R, ctx.cache, None if it is None else it.data, None if it is None else it.path)
-    except Exception:         # an unknown, a path it does not know: `failed` asks the closure
-        v = None
-    if v is not False:
-        return ex.failed(p, r, ctx, env, j, fast)
-    why = ctx.cache[key] = {"failed": part[0], "facts": facts_of(R), "free": part[3]}
-    return why
 
 
 def _finding_order(f: dict):

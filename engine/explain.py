@@ -233,9 +233,9 @@ class Explainer:
         return None
 
     def check_table(self, reg) -> dict:
-        """rule id -> (rule, its conjuncts as `plan` gives them, the constant part of its check,
-        whether it has dates) for every rule of a compiled regime: what the compiled checks'
-        answers are turned into, prepared once."""
+        """rule id -> (rule, its conjuncts as `plan` gives them, the constant part of its check)
+        for every rule of a compiled regime: what the compiled checks' answers are turned into,
+        prepared once."""
         key = ("table", reg.id, id(reg.all_rules))
         table = self._rules.get(key)
         if table is None or table[0] is not reg.all_rules:
@@ -246,8 +246,7 @@ class Explainer:
                     continue
                 rows[rid] = (r, self.plan(reg.policy, r)[0],
                              {"rule": r.id, "cite": r.cite or "", "item": None, "message": r.title,
-                              "outcome": r.outcome, "failed": None, "facts": None},
-                             r.start is not None or r.end is not None)
+                              "outcome": r.outcome, "failed": None, "facts": None})
             table = self._rules[key] = (reg.all_rules, rows)
         return table[1]
 
