@@ -14,35 +14,13 @@ from exportctl.api import decide, load_policies
 from exportctl.policyset import policies_root
 from exportctl.screening import Options, model
 from exportctl.screening.match import Scorer
+from test_screening import lists, ps, tx  # noqa: F401 - the same transaction and fixtures
 
 import importlib
 
 screen_mod = importlib.import_module("exportctl.screening.screen")
 
 LISTED = _dt.date(2022, 8, 24)      # us-entity-list/zhuhai-orbita
-
-
-def tx(end_user: dict, date="2026-06-01") -> dict:
-    return {
-        "id": "TX-C", "date": date, "ship_from": "US", "destination": "CN",
-        "exporter": {"name": "Example Space Inc.", "country": "US"},
-        "end_user": {"country": "CN", "kind": "research", **end_user},
-        "end_use": ["scientific_research"], "consignees": [], "parties": [],
-        "items": [{"id": "p1", "description": "connector", "type": "commodity", "origin": "US", "value": 1000,
-                   "components": [],
-                   "classification": {"usml": None, "eccn": "EAR99", "eu": None, "mtcr": None, "wassenaar": None,
-                                      "cn": None}}],
-    }
-
-
-@pytest.fixture(scope="module")
-def ps():
-    return load_policies()
-
-
-@pytest.fixture(scope="module")
-def lists():
-    return model.load(policies_root())
 
 
 def keys(hits):
