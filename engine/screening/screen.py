@@ -141,27 +141,10 @@ class Screening:
         return out
 
     def review_adds(self, data: dict) -> bool:
-        """Whether the review-level matches make `augmented(data, with_review=True)` differ from
-        `augmented(data)`: a list that neither the party's own `lists` nor its matches already
-        hold. When they do not, the second decision would be the first (and is not made)."""
-        targets = None
-        for r in self.results:
-            if not r.lists_given:
-                continue
-            review = {m["list"] for m in r.matches if m["status"] == "review"}
-            if not review:
-                continue
-            if targets is None:
-                targets = {path: party for path, _, party in parties(data)}
-            given = targets[r.path]["lists"]
-            matched = {m["list"] for m in r.matches if m["status"] == "match"}
-            if not review <= set(given) | matched:
-                return True
-            # equal lists only: without a match the first decision keeps the party's `lists` as
-            # written, and the second would sort them and drop repeats
-            if not matched and given != sorted(set(given)):
-                return True
-        return False
+        """Whether the review-level matches change the transaction the rules see
+        (`augmented(data, with_review=True)` differs from `augmented(data)`): when they do not,
+        the second decision would be the first (and is not made)."""
+        return self.augmented(data, with_review=True) != self.augmented(data)
 
     @property
     def has_review(self) -> bool:
