@@ -104,6 +104,23 @@ def test_a_match_in_another_country_is_lowered_to_review(lists):
     assert h.country_penalty and lists.params.review <= h.score < lists.params.threshold
 
 
+def test_of_two_spellings_that_score_the_same_the_entrys_first_is_reported(lists, monkeypatch):
+    # "IHI Aerospace Co., Ltd." and its alias "IHI Aerospace" are the same tokens: both score 1.0.
+    # The entry's own name (its first spelling) is reported whatever order the candidates come
+    # in (a set of (entry, spelling) pairs gathered from string keys: its order is no rule).
+    from exportctl.screening.index import Index
+
+    index = lists.index()
+    found = Index.candidates
+    got = set()
+    for order in (sorted, lambda c: sorted(c, reverse=True)):
+        monkeypatch.setattr(Index, "candidates", lambda self, names, order=order: order(found(self, names)))
+        for names in (["IHI Aerospace"], ["Gigra Nisu Systems", "IHI Aerospace"]):
+            h = index.search(names, _dt.date(2026, 3, 1), "JP")[0]
+            got.add((h.entry_name, h.party_name, h.score))
+    assert got == {("IHI Aerospace Co., Ltd.", "IHI Aerospace", 1.0)}
+
+
 # ---------------------------------------------------------------- decisions
 
 def test_a_match_makes_the_entity_list_rule_fire_and_the_screening_cites_the_listing(ps):
@@ -163,6 +180,24 @@ def test_a_review_match_that_changes_nothing_leaves_the_outcome(ps):
 def test_screening_never_removes_the_transactions_own_lists(ps):
     d = decision(ps, tx({"name": "Example University", "lists": ["us-entity-list"]}))
     assert "ear.744_16.entity_list" in fired(d)
+
+
+def test_the_transaction_with_matched_lists_is_a_copy_the_original_is_untouched(lists):
+    import importlib
+
+    screen_mod = importlib.import_module("exportctl.screening.screen")   # (the package's `screen` is the function)
+    data = tx({"name": "Shandong Aerospace Electronics Technology Inst.", "lists": ["us-sdn"]},
+              consignees=[{"name": "Quiet Harbour Logistics", "country": "HK", "role": "freight_forwarder", "lists": []},
+                          {"name": "CAST 513 Research Institute", "country": "CN", "role": "freight_forwarder", "lists": []}])
+    before = copy.deepcopy(data)
+    s = screen_mod.screen(lists, data, _dt.date(2026, 6, 1))
+    out = s.augmented(data)
+    assert data == before                                        # nothing of the original changed
+    assert out["end_user"]["lists"] == ["us-entity-list", "us-sdn"]
+    assert out["consignees"][1]["lists"] == ["us-entity-list"] and out["consignees"][0]["lists"] == []
+    assert out["consignees"][0] is data["consignees"][0]         # a party nothing was added to is shared
+    assert out["items"] is data["items"]
+    assert s.augmented(data, with_review=True) == out            # no review-level match here
 
 
 def test_a_party_not_screened_stays_unknown_and_its_match_is_reported(ps):

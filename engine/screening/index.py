@@ -52,8 +52,6 @@ class Index:
                 variants.extend(self.norm.variants(n))
             self.names.append(variants)
             preps = [self.scorer.prepared(v.tokens, v.script == "han") for v in variants]
-            for ep in preps:        # kept with the index (policy cache): every search reads them
-                ep.order, ep.runkeys
             self.prepared.append(preps)
             for vi, v in enumerate(variants):
                 for key in self.keys_of(v.tokens):
@@ -144,6 +142,11 @@ class Index:
             need = need_other if penalty else need_same
             best = None
             preps = prepared[k]
+            if len(vis) > 1:
+                # the name variants in their order: of two that score the same, the first is
+                # reported, whatever order the set of candidates came in (string hashes differ
+                # from one process to the next)
+                vis.sort()
             for qv, qp, memo, words in queries:
                 for vi in vis:
                     ep = preps[vi]

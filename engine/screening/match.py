@@ -29,21 +29,9 @@ def _similarity(a: str, b: str, score_cutoff: float) -> float:
     return _similarity(a, b, score_cutoff=score_cutoff)
 
 
-def _near(tok: str, choices: tuple, score_cutoff: float) -> list:
-    """(choice, similarity, position) of the choices at least `score_cutoff` similar to `tok`
-    (Indel.normalized_similarity, the same figures): rapidfuzz's process.extract, one C loop
-    over the choices instead of a Python call for each."""
-    global _near
-    from rapidfuzz import process
-    from rapidfuzz.distance import Indel
-
-    def _near(tok, choices, score_cutoff, _extract=process.extract, _scorer=Indel.normalized_similarity):
-        return _extract(tok, choices, scorer=_scorer, score_cutoff=score_cutoff, limit=None)
-
-    return _near(tok, choices, score_cutoff)
-
-
 MAX_RUN = 4
+_SAME = (1.0, "same")
+_NONE = (0.0, "")
 _EMPTY = frozenset()        # shared by the names with no numbers (no loose words): one object, not 25,000
 
 
@@ -93,7 +81,7 @@ class Prepared:
     every pair scored."""
 
     __slots__ = ("toks", "han", "w", "d", "wsum", "dsum", "runs", "nums", "first", "last4",
-                 "runwords", "runset", "loose", "_order", "_runkeys", "_acronym_min", "_sums")
+                 "runwords", "runset", "loose", "order", "runkeys", "_sums")
 
     def __init__(self, scorer: "Scorer", toks: tuple, han: bool, keep: bool = True):
         self.toks = toks
@@ -133,30 +121,17 @@ class Prepared:
         generic = p.generic_words
         loose = [i for i, t in runwords if len(t) >= 6 and t not in generic]
         self.loose = frozenset(loose) if loose else _EMPTY
-        # worked out when first asked: only a listed name's are (Scorer.bound), not a party's
-        self._order = self._runkeys = None
-        self._acronym_min = p.acronym_min
-        self._sums: dict = {}
-
-    @property
-    def runkeys(self) -> frozenset:
-        """What Scorer._run_match needs before it can find anything: a word the other side's
-        runs are written together or abbreviated as (or, loosely, a long distinctive word)."""
-        got = self._runkeys
-        if got is None:
+        if keep:            # (a listed name's: Scorer.bound reads them; a party's are never asked)
             runs = self.runs
-            got = self._runkeys = frozenset(runs.joined) | frozenset(
-                k for k in runs.initials if len(k) >= self._acronym_min)
-        return got
-
-    @property
-    def order(self) -> tuple:
-        """The heaviest words first: a bound gives up soonest when they pair with nothing."""
-        got = self._order
-        if got is None:
-            d, w = self.d, self.w
-            got = self._order = tuple(sorted(range(len(self.toks)), key=lambda j: (-d[j], -w[j], j)))
-        return got
+            # what Scorer._run_match needs before it can find anything: a word the other
+            # side's runs are written together or abbreviated as (or, loosely, a long
+            # distinctive word)
+            self.runkeys = frozenset(runs.joined) | frozenset(k for k in runs.initials if len(k) >= p.acronym_min)
+            # the heaviest words first: a bound gives up soonest when they pair with nothing
+            self.order = tuple(sorted(range(len(toks)), key=lambda j: (-d[j], -w[j], j)))
+        else:
+            self.runkeys = self.order = None
+        self._sums: dict = {}
 
     def sums(self, mask: int) -> tuple:
         """(weight, distinctive weight) of the tokens in `mask`."""
@@ -223,21 +198,6 @@ class Scorer:
             w = self._wcache[key] = tuple([0.0 if t in g else x for t, x in zip(toks, self._weights(toks))])
         return w
 
-    def _single(self, a: str, b: str):
-        if a == b:
-            return 1.0, "same"
-        if is_number(a) or is_number(b):
-            return 0.0, ""
-        short, long_ = (a, b) if len(a) < len(b) else (b, a)
-        if len(short) >= 4 and len(short) * 3 >= len(long_) * 2:
-            r = _similarity(a, b, score_cutoff=self.p.token_fuzzy_min)
-            if r:
-                return r, "similar"
-        # a common word cut short ("Inst." for Institute), or a person's initial ("P." for Petrovich)
-        if long_.startswith(short) and (len(short) == 1 or (len(short) >= self.p.prefix_min and long_ in self.p.generic_words)):
-            return self.p.prefix_score, "shortened"
-        return 0.0, ""
-
     def _run_match(self, tok: str, runs, fuzzy: bool = True) -> list:
         """(similarity, start, length, how) of one token against the other side's runs of words:
         written together, or their initials. Remembered (a party's words meet the same listed
@@ -260,34 +220,53 @@ class Scorer:
         if fuzzy and not out and len(tok) >= 6 and tok not in self.p.generic_words and runs.joined:
             # a transliteration that differs a little from the pinyin run (harbin ~ ha er bin),
             # of about its length; in the runs' order
+            # (only runs of about its length are compared: a C call each, no list of all)
             lo, hi = len(tok) * 0.8, len(tok) * 1.25
-            joined = runs.joined
-            names = tuple(joined)
-            near = _near(tok, names, self.p.token_fuzzy_min)
-            if near:
-                for _, r, k in sorted(near, key=lambda x: x[2]):
-                    if lo <= len(names[k]) <= hi:
-                        out += [(r, j, n, "joined") for j, n in joined[names[k]]]
+            cut = self.p.token_fuzzy_min
+            for name, places in runs.joined.items():
+                if lo <= len(name) <= hi:
+                    r = _similarity(tok, name, score_cutoff=cut)
+                    if r:
+                        out += [(r, j, n, "joined") for j, n in places]
         return out or ()            # (most find nothing: one shared empty tuple, not a list each)
 
     def pair(self, a: str, b: str) -> tuple:
-        """(similarity, how) of two single tokens, 0.0 when they do not pair; remembered (the
-        same words meet again and again in a batch)."""
-        key = (a, b)
-        got = self._pairs.get(key)
-        if got is None:
-            if a == b:
-                got = (1.0, "same")
-            elif not is_number(a) and (a[0] == b[0] or (a[-1] == b[-1] and min(len(a), len(b)) >= 4)):
-                # a close spelling or a short form shares its first letter, or, for a typo at
-                # the start, its last (a cheap filter before the similarity)
-                got = self._single(a, b)
-            else:
-                got = (0.0, "")
-            if len(self._pairs) > 500_000:
-                self._pairs.clear()
-            self._pairs[key] = got
-        return got
+        """(similarity, how) of two single tokens, 0.0 when they do not pair (similarities
+        remembered: the same words meet again and again in a batch)."""
+        if a == b:
+            return _SAME
+        # a close spelling or a short form shares its first letter, or, for a typo at the
+        # start, its last (a cheap filter before the similarity, not worth remembering)
+        if a[0] != b[0] and (a[-1] != b[-1] or len(a) < 4 or len(b) < 4) or is_number(a) or is_number(b):
+            return _NONE
+        return self._close(a, b)
+
+    def _close(self, a: str, b: str) -> tuple:
+        """(similarity, how) of two different tokens, neither a number, that passed `pair`'s
+        letter filter: a close spelling (rapidfuzz's Indel similarity, remembered), or a common
+        word cut short ("Inst." for Institute), or a person's initial ("P." for Petrovich)."""
+        if len(a) < len(b):
+            short, long_ = a, b
+        else:
+            short, long_ = b, a
+        n = len(short)
+        if n >= 4 and n * 3 >= len(long_) * 2:
+            key = (a, b)
+            got = self._pairs.get(key)
+            if got is None:
+                r = _similarity(a, b, score_cutoff=self.p.token_fuzzy_min)
+                got = (r, "similar") if r else self._shortened(short, long_)
+                if len(self._pairs) > 500_000:
+                    self._pairs.clear()
+                self._pairs[key] = got
+            return got
+        return self._shortened(short, long_)
+
+    def _shortened(self, short: str, long_: str) -> tuple:
+        p = self.p
+        if long_.startswith(short) and (len(short) == 1 or (len(short) >= p.prefix_min and long_ in p.generic_words)):
+            return p.prefix_score, "shortened"
+        return _NONE
 
     def score(self, q: tuple, e: tuple, q_han: bool = True, e_han: bool = True) -> tuple[float, list]:
         """(score in [0, 1], the token pairs that matched) for two token tuples. `q_han`, `e_han`:
@@ -416,25 +395,27 @@ class Scorer:
         its own (Scorer.pair), or with a run of the party's words."""
         mask = 0
         toks = qp.toks
-        known = self._pairs.get          # Scorer.pair's remembered answers, without the call
-        pair = self.pair
+        # the tokens `pair`'s letter filter lets through: the same first letter, or the same
+        # last when both have 4 letters or more (what `pair` checks, without the call)
+        close = self._close
+        number = is_number(b)
         for i in qp.first.get(b[0], ()):
             a = toks[i]
-            got = known((a, b)) or pair(a, b)
-            if got[0]:
+            if a == b or (not number and not is_number(a) and close(a, b)[0]):
                 mask |= 1 << i
-        if len(b) >= 4:
+        if len(b) >= 4 and not number:
             for i in qp.last4.get(b[-1], ()):
                 if not mask >> i & 1:
                     a = toks[i]
-                    got = known((a, b)) or pair(a, b)
-                    if got[0]:
+                    if not is_number(a) and close(a, b)[0]:
                         mask |= 1 << i
         hit = mask != 0
         runs = qp.runs
         if b in runs.joined or (len(b) >= self.p.acronym_min and b in runs.initials) or \
                 (qp.han and len(b) >= 6 and b not in self.p.generic_words):
-            for _, i, n, _ in self._run_match(b, runs, qp.han):
+            # (a party's runs are new in each search, and this answer is kept in its memo:
+            # not remembered across searches)
+            for _, i, n, _ in self._run_match_new(b, runs, qp.han):
                 hit = True
                 mask |= ((1 << n) - 1) << i
         return mask, hit

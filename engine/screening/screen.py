@@ -13,7 +13,6 @@ it expires, in plain view."""
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 from dataclasses import dataclass, field
 
@@ -126,18 +125,29 @@ class Screening:
 
     def augmented(self, data: dict, with_review: bool = False) -> dict:
         """A copy of the transaction with each matched list added to its party's `lists`
-        (with_review: the review-level matches too). Parties without `lists` stay without."""
-        if not any(r.lists_given and any(m["status"] == "match" or (with_review and m["status"] == "review")
-                                         for m in r.matches) for r in self.results):
-            return data
-        out = copy.deepcopy(data)
-        targets = {path: party for path, _, party in parties(out)}
+        (with_review: the review-level matches too). Parties without `lists` stay without.
+        Only what changes is copied (the transaction, the party, its list of parties): the
+        rules never change the data they read, so the rest is shared."""
+        adds = {}
         for r in self.results:
-            want = {m["list"] for m in r.matches
-                    if m["status"] == "match" or (with_review and m["status"] == "review")}
-            party = targets[r.path]
-            if want and isinstance(party.get("lists"), list):
-                party["lists"] = sorted(set(party["lists"]) | want)
+            if r.lists_given:
+                want = {m["list"] for m in r.matches
+                        if m["status"] == "match" or (with_review and m["status"] == "review")}
+                if want:
+                    adds[r.path] = want
+        if not adds:
+            return data
+        out = dict(data)
+        for path, want in adds.items():
+            if path == "end_user":
+                holder, key = out, "end_user"
+            else:                                   # consignees[i], parties[i]
+                name, i = path[:-1].split("[")
+                if out[name] is data[name]:
+                    out[name] = list(data[name])
+                holder, key = out[name], int(i)
+            party = holder[key] = dict(holder[key])
+            party["lists"] = sorted(set(party["lists"]) | want)
         return out
 
     def review_adds(self, data: dict) -> bool:
