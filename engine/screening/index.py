@@ -63,10 +63,18 @@ class Index:
     def keys_of(self, toks: tuple) -> set:
         generic = self.params.generic_words
         distinct = [t for t in toks if t not in generic]
-        out = set()
+        out = self._run_keys(toks)
         for t in distinct or toks:
             out.add(t)
             out.update(_deletions(t))
+        return out
+
+    def _run_keys(self, toks: tuple) -> set:
+        """The words of every short run written together, and the initials of the longer ones."""
+        out = set()
+        if len(toks) < 2:
+            return out
+        generic = self.params.generic_words
         nums = [is_number(t) for t in toks]
         amin = self.params.acronym_min
         for n in range(2, MAX_RUN + 1):
@@ -81,14 +89,25 @@ class Index:
         return out
 
     def _lookup_keys(self, toks: tuple) -> set:
-        keys = self.keys_of(toks)
-        # a party token may be the run-together or the initials of an entry's words, and vice versa
+        """`keys_of` a party's name, plus its words as they are (a party token may be the
+        run-together or the initials of an entry's words, and vice versa), less the misspellings
+        of a word the lists hold as written (they would bring in every entry with a word one
+        letter away)."""
+        index = self.keys
+        generic = self.params.generic_words
+        keys = self._run_keys(toks)
         keys.update(toks)
-        # a word the lists hold as written is not looked up by its misspellings (they would
-        # bring in every entry with a word one letter away)
-        for t in toks:
-            if t in self.keys:
-                keys.difference_update(_deletions(t) or ["~" + t[:i] + t[i + 1:] for i in range(len(t))])
+        added = False
+        for t in [t for t in toks if t not in generic] or toks:
+            if t not in index:
+                got = _deletions(t)
+                if got:
+                    keys.update(got)
+                    added = True
+        if added:       # (a misspelling of an unknown word may be one of a known word too)
+            for t in toks:
+                if t in index:
+                    keys.difference_update(_deletions(t) or ["~" + t[:i] + t[i + 1:] for i in range(len(t))])
         return keys
 
     def candidates(self, names: list) -> set:
@@ -136,7 +155,8 @@ class Index:
         need_other = floor + penalty_w - 1e-6 if floor > 0 else -1.0
         for k, vis in by_entry.items():
             e = entries[k]
-            if day is not None and not e.in_force(day):
+            # (Entry.in_force, inline: every candidate asks)
+            if day is not None and not ((e.listed is None or e.listed <= day) and (e.removed is None or day < e.removed)):
                 continue
             penalty = bool(country and e.countries and country not in e.countries)
             need = need_other if penalty else need_same

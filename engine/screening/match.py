@@ -40,11 +40,14 @@ class _Runs:
     Their places are tuples, not lists: the garbage collector stops tracking a dict of strings
     and tuples of numbers, and a list index holds some 25,000 of these."""
 
-    __slots__ = ("joined", "initials")
+    __slots__ = ("joined", "initials", "shortest", "longest")
 
     def __init__(self, toks: tuple, keep: bool = True):
         joined: dict = {}
         initials: dict = {}
+        if len(toks) < 2:
+            self.joined, self.initials, self.shortest, self.longest = joined, initials, 0, 0
+            return
         nums = [is_number(t) for t in toks]
         for n in range(2, MAX_RUN + 1):
             for j in range(len(toks) - n + 1):
@@ -57,6 +60,10 @@ class _Runs:
             joined = {k: tuple(v) for k, v in joined.items()}
             initials = {k: tuple(v) for k, v in initials.items()}
         self.joined, self.initials = joined, initials
+        # the lengths of the runs written together: a word too short or too long for all of
+        # them is compared with none (Scorer._run_match_new)
+        self.shortest = min(map(len, joined), default=0)
+        self.longest = max(map(len, joined), default=0)
 
 
 @lru_cache(maxsize=65536)
@@ -93,8 +100,10 @@ class Prepared:
             self.d = d = tuple(scorer._distinct(toks))
             self.runs = _runs(toks)
         else:           # a party's name (Scorer.party): nothing of it kept once the search is done
-            weight, generic = scorer.weight, scorer.p.generic_words
-            self.w = w = tuple([weight(t) for t in toks])
+            p = scorer.p
+            generic, wn, wg = p.generic_words, p.weight_number, p.weight_generic
+            # (Scorer.weight, inline)
+            self.w = w = tuple([wn if is_number(t) else wg if t in generic else 1.0 for t in toks])
             self.d = d = tuple([0.0 if t in generic else x for t, x in zip(toks, w)])
             self.runs = _Runs(toks, keep=False)
         self.wsum = sum(w)
@@ -213,11 +222,14 @@ class Scorer:
     def _run_match_new(self, tok: str, runs, fuzzy: bool):
         if is_number(tok):
             return ()
-        out = [(1.0, j, n, "joined") for j, n in runs.joined.get(tok, ())]
+        got = runs.joined.get(tok)
+        out = [(1.0, j, n, "joined") for j, n in got] if got else []
         if len(tok) >= self.p.acronym_min:
-            out += [(self.p.acronym_score, j, n, "abbreviation") for j, n in runs.initials.get(tok, ())
-                    if n == len(tok)]
-        if fuzzy and not out and len(tok) >= 6 and tok not in self.p.generic_words and runs.joined:
+            got = runs.initials.get(tok)
+            if got:
+                out += [(self.p.acronym_score, j, n, "abbreviation") for j, n in got if n == len(tok)]
+        if fuzzy and not out and len(tok) >= 6 and tok not in self.p.generic_words and runs.joined and \
+                runs.shortest <= len(tok) * 1.25 and runs.longest >= len(tok) * 0.8:
             # a transliteration that differs a little from the pinyin run (harbin ~ ha er bin),
             # of about its length; in the runs' order
             # (only runs of about its length are compared: a C call each, no list of all)
@@ -260,7 +272,7 @@ class Scorer:
                     self._pairs.clear()
                 self._pairs[key] = got
             return got
-        return self._shortened(short, long_)
+        return self._shortened(short, long_) if long_.startswith(short) else _NONE
 
     def _shortened(self, short: str, long_: str) -> tuple:
         p = self.p
@@ -348,7 +360,8 @@ class Scorer:
             keys = ep.runkeys
             for i, a in qp.runwords:
                 if a in keys or (loose and i in qp.loose):
-                    for _, j, n, _ in self._run_match(a, re_, loose):
+                    # (not remembered: a party's words are mostly new, and meet each entry once)
+                    for _, j, n, _ in self._run_match_new(a, re_, loose):
                         mq |= 1 << i
                         me |= ((1 << n) - 1) << j
         both = bool(qp.dsum and ep.dsum)
@@ -363,7 +376,7 @@ class Scorer:
             b = e[j]
             got = get(b)
             if got is None:
-                got = memo[b] = self._word_in(b, qp)
+                got = memo[b] = self._word_in(b, qp, b in ep.nums)
             if got[1]:
                 mq |= got[0]
                 me |= 1 << j
@@ -390,24 +403,24 @@ class Scorer:
             score = min(score, self.p.number_mismatch_cap)
         return score
 
-    def _word_in(self, b: str, qp: Prepared) -> tuple:
+    def _word_in(self, b: str, qp: Prepared, number: bool) -> tuple:
         """(mask of the party tokens an entry word may pair with, whether it pairs at all): on
-        its own (Scorer.pair), or with a run of the party's words."""
+        its own (Scorer.pair), or with a run of the party's words. `number`: `b` is a number."""
         mask = 0
         toks = qp.toks
+        nums = qp.nums
         # the tokens `pair`'s letter filter lets through: the same first letter, or the same
         # last when both have 4 letters or more (what `pair` checks, without the call)
         close = self._close
-        number = is_number(b)
         for i in qp.first.get(b[0], ()):
             a = toks[i]
-            if a == b or (not number and not is_number(a) and close(a, b)[0]):
+            if a == b or (not number and a not in nums and close(a, b)[0]):
                 mask |= 1 << i
         if len(b) >= 4 and not number:
             for i in qp.last4.get(b[-1], ()):
                 if not mask >> i & 1:
                     a = toks[i]
-                    if not is_number(a) and close(a, b)[0]:
+                    if a not in nums and close(a, b)[0]:
                         mask |= 1 << i
         hit = mask != 0
         runs = qp.runs

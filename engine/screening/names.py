@@ -5,8 +5,8 @@ and the variants a listed name is known by (with and without a bracketed abbrevi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from ..values import norm
 
@@ -26,9 +26,9 @@ def _pinyin(run: str) -> str:
     return " ".join(lazy_pinyin(run, style=Style.NORMAL, errors="ignore"))
 
 
-@dataclass(frozen=True)
-class Name:
-    """One spelling of a name, as tokens ready to compare."""
+class Name(NamedTuple):
+    """One spelling of a name, as tokens ready to compare (a named tuple: every party of a
+    batch makes one or more, and a tuple is the cheapest immutable record)."""
 
     text: str           # the spelling as written
     tokens: tuple       # folded tokens, company forms and stop words removed
@@ -105,7 +105,7 @@ class Normaliser:
             toks = self.tokens(v)
             if toks and toks not in seen:
                 seen.add(toks)
-                names.append(Name(v, toks, "han" if _CJK.search(v) else "latin"))
+                names.append(Name(v, toks, "latin" if v.isascii() or not _CJK.search(v) else "han"))
         return names
 
 
