@@ -4,6 +4,7 @@
     python benchmarks/screening.py               # 10,000 entries, 2,000 decisions per side
     python benchmarks/screening.py --smoke       # 500 entries, 100 decisions: checks it runs
     python benchmarks/screening.py --instructions --decisions 300   # instructions under valgrind
+    python benchmarks/screening.py --instructions --cli --decisions 300   # the whole batch CLI, per record
 
 1. Copies the bundled policies to a temporary folder and writes lists/synthetic.yaml with N
    generated entries (deterministic seed): company names of pinyin syllable pairs or of
@@ -27,6 +28,12 @@ counted: callgrind starts with its instrumentation off (the set-up runs at nativ
 script turns it on just before the first decision and off after the last (`callgrind_control`),
 so the garbage collections the decisions cause count and the interpreter's exit does not. The
 counts per decision and their ratio are the figure.
+
+`--instructions --cli` counts the batch CLI itself: `exportctl evaluate FILE.jsonl --format json
+--policies ROOT`, with and without `--no-screening`, on the M transactions as JSON Lines and on
+their first 20, each a whole process under callgrind (reading, validation, screening, deciding,
+JSON out); the difference between the two sizes is what the records cost without the start
+(policies, lists and their index read from the cache, as every later run of a batch does).
 
 The goal (issue 18): screening at most halves the throughput (ratio <= 2.0) at 10,000 entries.
 Results go to stdout and, with --out, to a JSON file.
@@ -266,6 +273,80 @@ def instructions(n: int, m: int, out: str | None) -> int:
     return 0
 
 
+FIRST = 20
+
+
+def write_cli_inputs(n: int, m: int, root: Path) -> tuple[Path, Path]:
+    """The policy folder with N synthetic entries in `root` (and its policy cache filled), M
+    transactions as JSON Lines, and a file of their first FIRST."""
+    entries = synthetic_entries(n)
+    if not (root / "lists" / "synthetic.yaml").is_file():
+        prepare(n, 1, root)
+    lines = [json.dumps(t, ensure_ascii=False, default=str) + "\n" for t in transactions(m, entries)]
+    big, small = root.parent / "n.jsonl", root.parent / "first.jsonl"
+    big.write_text("".join(lines), encoding="utf-8")
+    small.write_text("".join(lines[:FIRST]), encoding="utf-8")
+    return big, small
+
+
+def run_cli(path: str, root: str, which: str, stdout=None) -> int:
+    """One `exportctl evaluate PATH --format json --policies ROOT [--no-screening]` in this
+    process, the compiled programs of every epoch generated first (as `--jobs` does before its
+    workers start), so that runs on M and on FIRST records differ by the records alone. The
+    decisions go to `stdout` (default: nowhere)."""
+    from exportctl import api, cli
+    from exportctl.codegen import compile_fast
+
+    compile_fast(api.load_policies(root)).prepare()
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        return cli.main(["evaluate", path, "--format", "json", "--policies", root,
+                         *(["--no-screening"] if which == "off" else [])], stdout=stdout or sink)
+
+
+def cli_instructions(n: int, m: int, out: str | None) -> int:
+    """The whole batch CLI (reading JSON Lines, validation, screening, the decision, JSON out)
+    under callgrind, screening off and on, each on M records and on the first FIRST of them: the
+    difference is what M - FIRST records cost, start-up (policies, lists and their index from
+    the cache) excluded."""
+    if shutil.which("valgrind") is None:
+        print("--cli needs valgrind (Debian: apt install valgrind)", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="exportctl-screening-"))
+    root = tmp / "policies"
+    env = {**os.environ, "PYTHONHASHSEED": "0", "XDG_CACHE_HOME": str(tmp / "cache")}
+    try:
+        subprocess.run([sys.executable, __file__, "--entries", str(n), "--decisions", str(m), "--root", str(root),
+                        "--phase", "cli-inputs"], check=True, env=env)
+        big, small = tmp / "n.jsonl", tmp / "first.jsonl"
+        for which in ("off", "on"):         # fill the cache (lists and their index) as a batch run would
+            subprocess.run([sys.executable, __file__, "--run-cli", str(small), str(root), which], check=True, env=env)
+        procs = {(which, size): subprocess.Popen(
+                     ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+                      "--run-cli", str(path), str(root), which],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+                 for which in ("off", "on") for size, path in (("m", big), ("first", small))}
+        counts = {}
+        for key, proc in procs.items():
+            err = proc.communicate()[1]
+            found = re.search(r"I\s+refs:\s+([\d,]+)", err)
+            if proc.returncode or found is None:
+                print(f"the {key} run failed:\n{err[-2000:]}", file=sys.stderr)
+                return 1
+            counts[key] = int(found.group(1).replace(",", ""))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    per = {w: (counts[(w, "m")] - counts[(w, "first")]) // (m - FIRST) for w in ("off", "on")}
+    r = {"synthetic": n, "records": m, "measured_records": m - FIRST,
+         "instructions_per_record_without": per["off"], "instructions_per_record_with": per["on"],
+         "instructions_per_record_screening": per["on"] - per["off"],
+         "start_instructions_without": counts[("off", "first")], "start_instructions_with": counts[("on", "first")],
+         "ratio": round(per["on"] / per["off"], 3)}
+    print(json.dumps(r, indent=2))
+    if out:
+        Path(out).write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--entries", type=int, default=10_000)
@@ -275,12 +356,22 @@ def main(argv=None) -> int:
     ap.add_argument("--out")
     ap.add_argument("--instructions", action="store_true",
                     help="count instructions under valgrind instead of seconds (use a modest --decisions)")
+    ap.add_argument("--cli", action="store_true",
+                    help="with --instructions: the whole batch CLI on JSON Lines, per record, start-up excluded")
     ap.add_argument("--root", help=argparse.SUPPRESS)
-    ap.add_argument("--phase", choices=["none", "off", "on"], help=argparse.SUPPRESS)
+    ap.add_argument("--phase", choices=["none", "off", "on", "cli-inputs"], help=argparse.SUPPRESS)
+    ap.add_argument("--run-cli", nargs=3, metavar=("FILE", "ROOT", "WHICH"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     n, m, rounds = (500, 100, 1) if a.smoke else (a.entries, a.decisions, a.rounds)
+    if a.run_cli:
+        return run_cli(*a.run_cli)
+    if a.phase == "cli-inputs":
+        write_cli_inputs(n, m, Path(a.root))
+        return 0
     if a.phase:
         return phase(n, m, Path(a.root), a.phase)
+    if a.instructions and a.cli:
+        return cli_instructions(n, m, a.out)
     if a.instructions:
         return instructions(n, m, a.out)
     r = run(n, m, rounds)

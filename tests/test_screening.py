@@ -383,6 +383,29 @@ def test_screening_benchmark_instruction_phase_runs(tmp_path, monkeypatch):
     assert (root / "lists" / "synthetic.yaml").stat().st_mtime_ns == written
 
 
+def test_screening_benchmark_cli_runs_the_real_batch_cli_with_and_without_screening(tmp_path, monkeypatch, capsys):
+    """What --instructions --cli counts under valgrind: the batch CLI on the generated JSON Lines
+    with the synthetic lists, screening on and off (the same decisions but for screening)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    import screening as bench
+
+    root = tmp_path / "policies"
+    assert bench.main(["--entries", "300", "--decisions", "30", "--phase", "cli-inputs", "--root", str(root)]) == 0
+    first = tmp_path / "first.jsonl"
+    assert len(first.read_text(encoding="utf-8").splitlines()) == bench.FIRST
+    outs = {}
+    for which in ("on", "off"):
+        seen = io.StringIO()
+        assert bench.run_cli(str(first), str(root), which, stdout=seen) == 0
+        outs[which] = [json.loads(line) for line in seen.getvalue().splitlines()]
+    assert len(outs["on"]) == len(outs["off"]) == bench.FIRST
+    assert all(d["screening"]["enabled"] for d in outs["on"]) and not any(d["screening"]["enabled"] for d in outs["off"])
+    assert sum(len(d["screening"]["parties"]) for d in outs["on"]) == 2 * bench.FIRST     # end user and consignee
+    assert any(p["status"] != "none" for d in outs["on"] for p in d["screening"]["parties"])
+    assert [d["transaction"] for d in outs["on"]] == [d["transaction"] for d in outs["off"]]
+
+
 def test_the_docs_page_shows_every_bundled_list_with_its_version_and_the_parameters(lists):
     page = (Path(__file__).resolve().parent.parent / "docs" / "screening.md").read_text(encoding="utf-8")
     for d in lists.datasets:
