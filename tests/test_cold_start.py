@@ -19,7 +19,7 @@ from exportctl.cli import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
-HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson")
+HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson", "yaml")
 
 
 def _evaluate_in_a_new_process(env, *extra):
@@ -460,3 +460,101 @@ def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_p
     assert set(policy_cache._NEW) == set(texts)          # compiled here instead
     for t in texts:
         assert policy_cache._fits(policy_cache._NEW[t], t) and not policy_cache._fits(evil, t)
+
+
+# ------------------------------------------------------------ the plain YAML of transactions
+
+def _pyyaml(text):
+    import yaml
+
+    from exportctl import facts, loading
+
+    try:
+        docs = loading.yaml_documents(text)
+    except yaml.YAMLError:
+        return "error"
+    return [(facts.yaml_lines(n), d) for n, d in docs if d is not None]
+
+
+def _quick(text):
+    from exportctl import facts, loading
+
+    q = loading.quick_yaml(text)
+    return None if q is None else [(facts.quick_lines(q[0]), q[1])]
+
+
+_YAML_FILES = sorted(p for d in ("examples", "tests/hostile", "tests/fixtures") for p in (ROOT / d).rglob("*.y*ml"))
+_TRICKY = ["0123", "1_000", "+1", "1e5", "1.5e+3", ".5", "1:20", "0x1F", "0b11", "2026-1-5", "2026-02-30",
+           "2026-11-28 10:00:00", "yes", "No", "on", "~", "null", "NULL", "Null", "nULL", "True", "tRUE", "'a''b'",
+           "\"x\"", "\"a\\\"b\"", "-", "- x", "-x", "-1", "-1.5", "a: b", "a #b", "a#b", "&a x", "*a", "!!str 1",
+           "[a, b]", "{a: 1}", "[]", "{}", "[a, {b: c}]", "[a, ]", "{a: }", "{a:b}", "caf\u00e9", "\u2028x", "\tx",
+           "a,b", "a [b]", "'open", "9A515.a", ".inf", ".nan", "1" * 31, "0", "-0", "00", "0.0", "1.", "<<", "=",
+           "?x", "%x", "@x", "|", ">", "a\n  continued", "[1, [2, [3]]]", "x" * 10001, "[a, b", "[a?b]",
+           "{a: b, a: c}", "''", "a  b", "\x7f", "\x85", "\ufeff", "true:", "null: x", "{true: 1}"]
+
+
+def test_every_yaml_example_reads_the_same_without_pyyaml():
+    """Each example transaction takes the quick path, and gives PyYAML's data, lines and order."""
+    quick = 0
+    for path in _YAML_FILES:
+        text = path.read_text(encoding="utf-8")
+        q = _quick(text)
+        if q is not None:
+            quick += 1
+            assert repr(q) == repr(_pyyaml(text)), path     # repr: True is not 1, 1.0 is not 1
+        else:
+            assert "examples" not in path.parts, path
+    assert quick >= 80
+
+
+def test_mutated_yaml_reads_as_pyyaml_reads_it_or_goes_to_pyyaml():
+    """Thousands of edits of the examples (odd scalars, keys, indents, comments, markers): whatever
+    the quick reader accepts, PyYAML reads to the same data and lines (errors included: it must
+    have refused those)."""
+    rng = random.Random(14)
+    base = [p.read_text(encoding="utf-8") for p in _YAML_FILES if "examples" in p.parts][:40]
+    accepted = 0
+    for _ in range(2500):
+        lines = rng.choice(base).split("\n")
+        j = rng.randrange(len(lines))
+        line, op = lines[j], rng.randrange(7)
+        if op == 0 and ": " in line:
+            lines[j] = line.partition(": ")[0] + ": " + rng.choice(_TRICKY)
+        elif op == 1:
+            lines[j] = " " * rng.randrange(4) + line
+        elif op == 2:
+            del lines[j]
+        elif op == 3 and line.strip():
+            p = rng.randrange(len(line))
+            lines[j] = line[:p] + rng.choice(" -:,[]{}#'\"\t&*!?|>%@x0\u00e9") + line[p:]
+        elif op == 4 and ":" in line:
+            indent = len(line) - len(line.lstrip())
+            key = rng.choice(["id", "true", "null", "a b", "'q'", "x-y", "_k", "1", "k?", "\u00e9", "id"])
+            lines[j] = " " * indent + key + ":" + line.split(":", 1)[1]
+        elif op == 5:
+            lines[j] = line.rstrip() + rng.choice(["  # c", " ", ":", " x", "\r"])
+        else:
+            lines.insert(j, " " * rng.randrange(6) + rng.choice(
+                ["- " + rng.choice(_TRICKY), "k: " + rng.choice(_TRICKY), "#c", "---", "...", "k:", "-", "- k: v"]))
+        text = "\n".join(lines)
+        q = _quick(text)
+        if q is not None:
+            accepted += 1
+            assert repr(q) == repr(_pyyaml(text)), text
+    assert accepted > 500      # the edits leave plenty inside the subset, so the comparison bites
+
+
+def test_a_transaction_outside_the_subset_is_read_by_pyyaml_with_its_messages(tmp_path):
+    """Block scalars, anchors, a bad date: PyYAML's path, same data or the same located error."""
+    from exportctl import facts
+
+    base = QUICKSTART.read_text(encoding="utf-8")
+    odd = base.replace("kind: export\n", "kind: &k export\nnote: |\n  two\n  lines\n")
+    assert _quick(odd) is None
+    rec = list(facts.read_text(odd, "odd.yaml"))
+    assert rec[0].error is not None or rec[0].transaction is not None
+    bad = base.replace("date: 2026-11-28", "date: 2026-02-30")
+    assert _quick(bad) is None
+    (err,) = [r.error for r in facts.read_text(bad, "bad.yaml")]
+    d = err.diagnostics[0]
+    assert (d.code, d.span.line) == ("E606", 7) and "2026-02-30" in d.message
