@@ -558,3 +558,78 @@ def test_a_transaction_outside_the_subset_is_read_by_pyyaml_with_its_messages(tm
     (err,) = [r.error for r in facts.read_text(bad, "bad.yaml")]
     d = err.diagnostics[0]
     assert (d.code, d.span.line) == ("E606", 7) and "2026-02-30" in d.message
+
+
+# ------------------------------------------------------------ dataclasses without inspect
+
+def _engine_dataclasses():
+    import dataclasses
+    import importlib
+    import pkgutil
+
+    import exportctl
+
+    out = []
+    for m in pkgutil.walk_packages(exportctl.__path__, "exportctl."):
+        try:
+            mod = importlib.import_module(m.name)
+        except Exception:       # an optional dependency missing: its classes are not on any path here
+            continue
+        out += [c for c in vars(mod).values()
+                if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == mod.__name__]
+    return out
+
+
+def test_the_signature_stand_in_writes_what_inspect_writes():
+    """`exportctl._init_signature` against inspect on every dataclass of the engine and on odd
+    ones (keyword-only fields, factories, no annotations, type objects, a user __new__)."""
+    import dataclasses
+    import inspect
+
+    from exportctl import _init_signature
+
+    @dataclasses.dataclass(kw_only=True)
+    class KwOnly:
+        a: "int"
+        b: "list" = dataclasses.field(default_factory=list)
+
+    @dataclasses.dataclass
+    class Mixed:
+        a: "str"
+        b: "int" = 0
+        c: "str | None" = dataclasses.field(default=None, kw_only=True)
+        d: "tuple" = dataclasses.field(default=("x", 1), kw_only=True)
+
+    Typed = dataclasses.make_dataclass("Typed", [("a", int), ("b", dict, dataclasses.field(default_factory=dict))])
+
+    class Plain:
+        def __init__(self, a, b=2, *, c, d="x"):
+            pass
+
+    class Newer:
+        def __new__(cls, a):
+            return object.__new__(cls)
+
+        def __init__(self, a):
+            pass
+
+    classes = _engine_dataclasses()
+    assert len(classes) > 60
+    fast = 0
+    for cls in classes + [KwOnly, Mixed, Typed, Plain, Newer]:
+        want = str(inspect.signature(cls))
+        got = _init_signature(cls)
+        if got is not None:
+            fast += 1
+            assert got == want, cls
+    assert fast >= len(classes) - 2
+    assert _init_signature(Typed) is None and _init_signature(Newer) is None
+
+
+def test_a_start_imports_no_inspect_and_dataclasses_get_their_docs():
+    code = ("import sys, exportctl.cli, exportctl.ast as a, dataclasses; "
+            "print('inspect' in sys.modules, a.Rule.__doc__.split('(')[0], type(dataclasses.inspect).__name__); "
+            "import inspect; print(inspect.signature.__module__, 'inspect' in sys.modules)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["False Rule _Signatures", "inspect True"]
