@@ -297,6 +297,19 @@ def _numberish():
     return _NUMBERISH
 
 
+_NUMBER_CHARS = frozenset("0123456789_.:+-eE")
+
+
+def _maybe_number(s: str) -> bool:
+    """Whether PyYAML could resolve `s` as a float, int or timestamp. Its big pattern is compiled
+    only for the text that could need it: every alternative but five is written with the
+    characters of _NUMBER_CHARS alone, and those five need '.inf'/'.nan', '0x', '0b' or a date's
+    '-' at [4] (an ECCN like 9A515.a needs none of them)."""
+    if _NUMBER_CHARS.issuperset(s) or "0x" in s or "0b" in s or len(s) >= 8 and s[4] == "-":
+        return _numberish().match(s) is not None
+    return s.lstrip("+-") in (".inf", ".Inf", ".INF") or s in (".nan", ".NaN", ".NAN")
+
+
 def _scalar(s: str):
     """A plain scalar's value as `Loader` resolves and builds it, or _NotPlain when unsure."""
     if s in _SPECIAL:
@@ -315,7 +328,7 @@ def _scalar(s: str):
                 return _dt_date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
                 raise _NotPlain     # PyYAML words it (E606)
-        if _numberish().match(s) or c == "-" and (len(s) == 1 or s[1] == " "):
+        if _maybe_number(s) or c == "-" and (len(s) == 1 or s[1] == " "):
             raise _NotPlain
     elif c in _INDICATORS:
         raise _NotPlain

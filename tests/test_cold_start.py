@@ -633,3 +633,21 @@ def test_a_start_imports_no_inspect_and_dataclasses_get_their_docs():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == ["False Rule _Signatures", "inspect True"]
+
+
+def test_the_number_precheck_misses_nothing_pyyaml_would_call_a_number():
+    """`_maybe_number` skips PyYAML's patterns only for text none of them can match."""
+    from exportctl import loading
+
+    rng = random.Random(5)
+    alphabet = "0123456789_.:+-eExXbBaAcdfFiInNTtZz9 "
+    samples = ["9A515.a", "1.5e+3", "0x1F", "0b1", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", "2026-11-28 10:00:00",
+               "2026-11-28T10:00:00Z", "2026-1-2 1:00:00", "1_000", "1:20", "190:20:30.15", "0o17", "1e5"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 22))) for _ in range(30000)]
+    samples += [s[:4] + "-" + s[5:] for s in samples[:3000] if len(s) > 5]
+    hits = 0
+    for s in samples:
+        if loading._numberish().match(s):
+            hits += 1
+            assert loading._maybe_number(s), s
+    assert hits > 500
