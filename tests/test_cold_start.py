@@ -651,3 +651,93 @@ def test_the_number_precheck_misses_nothing_pyyaml_would_call_a_number():
             hits += 1
             assert loading._maybe_number(s), s
     assert hits > 500
+
+
+def test_the_policy_walk_finds_and_refuses_what_it_did(tmp_path, monkeypatch):
+    """policy_files (real paths carried down instead of a realpath per folder) against the walk
+    it replaced, on a tree with plain folders, links inside, out, broken, to an ancestor, and a
+    folder reached twice."""
+    from exportctl.diagnostics import Diagnostic
+    from exportctl.policyset import policy_files
+    from exportctl.source import Span
+
+    def _walk_as_before(root, problems=None):
+        """policy_files as it was before the fourth pass (its reference here)."""
+        import os
+
+        def problem(path: Path, what: str) -> None:
+            if problems is not None:
+                name = os.path.abspath(path)      # the link itself, not where it points
+                rel = os.path.relpath(name)
+                name = rel if not rel.startswith("..") else name
+                problems.append(Diagnostic("E109", f"{what}: not read", Span(name, 0, 0),
+                                           hint="a policy folder holds its files, or links to folders inside it"))
+
+        try:
+            real_root = root.resolve()
+        except (OSError, RuntimeError):
+            return []
+        seen = {real_root}
+        found: list[Path] = []
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as e:
+                problem(folder, f"cannot list the folder ({e.strerror or e})")
+                continue
+            for ent in entries:
+                path = Path(ent.path)
+                try:
+                    if ent.is_symlink():
+                        try:
+                            target = path.resolve(strict=True)
+                        except (OSError, RuntimeError):
+                            problem(path, "a broken symbolic link, or one in a loop")
+                            continue
+                        if target != real_root and real_root not in target.parents:
+                            problem(path, f"a symbolic link out of the policy folder (to {target})")
+                            continue
+                        if target.is_dir():
+                            real_folder = Path(os.path.realpath(folder))
+                            if target == real_folder or target in real_folder.parents:
+                                problem(path, "a symbolic link to a folder that contains it (a loop)")
+                            elif target not in seen:
+                                seen.add(target)
+                                stack.append(path)
+                        elif ent.name.endswith(".policy") and target.is_file():
+                            found.append(path)
+                    elif ent.is_dir(follow_symlinks=False):
+                        real = Path(os.path.realpath(path))
+                        if real not in seen:
+                            seen.add(real)
+                            stack.append(path)
+                    elif ent.name.endswith(".policy") and ent.is_file(follow_symlinks=False):
+                        found.append(path)
+                except OSError as e:
+                    problem(path, f"cannot be read ({e.strerror or e})")
+        return sorted(found)
+
+
+    root = tmp_path / "p"
+    for d in ("a", "a/b", "c", "c-d", "e/f/g"):
+        (root / d).mkdir(parents=True)
+    for f in ("a/x.policy", "a/b/y.policy", "c/z.policy", "c-d/w.policy", "e/f/g/v.policy", "a/notes.txt"):
+        (root / f).write_text("x", encoding="utf-8")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "o.policy").write_text("x", encoding="utf-8")
+    (root / "link-in").symlink_to(root / "a" / "b")
+    (root / "e" / "up").symlink_to(root / "e")
+    (root / "out").symlink_to(tmp_path / "outside")
+    (root / "broken.policy").symlink_to(root / "nowhere.policy")
+    (root / "c" / "same.policy").symlink_to(root / "a" / "x.policy")
+    (root / "e" / "f" / "again").symlink_to(root / "c")
+    monkeypatch.chdir(tmp_path)
+    for start in (root, Path("p"), Path("./p/")):
+        got_p, want_p = [], []
+        got = policy_files(start, got_p)
+        want = _walk_as_before(start, want_p)
+        assert got == want and [str(p) for p in got] == [str(p) for p in want]
+        assert [d.as_dict() for d in got_p] == [d.as_dict() for d in want_p]
+        assert len(got) >= 6 and len(got_p) == 3
