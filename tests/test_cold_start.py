@@ -741,3 +741,38 @@ def test_the_policy_walk_finds_and_refuses_what_it_did(tmp_path, monkeypatch):
         assert got == want and [str(p) for p in got] == [str(p) for p in want]
         assert [d.as_dict() for d in got_p] == [d.as_dict() for d in want_p]
         assert len(got) >= 6 and len(got_p) == 3
+
+
+def test_children_by_class_are_what_the_isinstance_chain_gives():
+    """ast.children (a dict by class) against `_children_of` on every expression of the bundled
+    policies, and the dict covers every class of Expr."""
+    import dataclasses
+    import typing
+
+    from exportctl import ast as A
+    from exportctl.locations import policies_root
+    from exportctl.policyset import load
+
+    assert set(typing.get_args(A.Expr)) == set(A._CHILDREN)
+    seen, todo, checked = set(), list(load(policies_root()).policies), 0
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) in A._CHILDREN:
+            got = A.children(node)
+            assert type(got) is tuple and got == A._children_of(node)
+            assert all(a is b for a, b in zip(got, A._children_of(node)))
+            checked += 1
+        if dataclasses.is_dataclass(node):
+            todo.extend(getattr(node, f.name) for f in dataclasses.fields(node))
+        elif isinstance(node, (tuple, list)):
+            todo.extend(node)
+    assert checked > 2000
+
+    class Sub(A.Not):
+        pass
+
+    sub = Sub(A.Literal(True, A.Span("f", 1, 1)), A.Span("f", 1, 1))
+    assert A.children(sub) == (sub.operand,) and A.children(None) == () and A.children("x") == ()
