@@ -776,3 +776,23 @@ def test_children_by_class_are_what_the_isinstance_chain_gives():
 
     sub = Sub(A.Literal(True, A.Span("f", 1, 1)), A.Span("f", 1, 1))
     assert A.children(sub) == (sub.operand,) and A.children(None) == () and A.children("x") == ()
+
+
+def test_a_cache_entry_is_read_by_its_size_and_a_longer_or_shorter_one_is_refused(tmp_path, monkeypatch):
+    """_read asks for the file's own size (not the 256 MiB ceiling); a file with bytes added or
+    missing fails its digest."""
+    from exportctl import policy_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("EXPORTCTL_NO_CACHE", raising=False)
+    k = "a" * 64
+    policy_cache.put(k, {"x": list(range(1000))})
+    assert policy_cache.get(k) == {"x": list(range(1000))}
+    f = policy_cache.folder() / f"{k}.pickle"
+    whole = f.read_bytes()
+    f.write_bytes(whole + b"\x00")
+    assert policy_cache.get(k) is None
+    f.write_bytes(whole[:-1])
+    assert policy_cache.get(k) is None
+    f.write_bytes(whole)
+    assert policy_cache.get(k) == {"x": list(range(1000))}
