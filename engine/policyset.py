@@ -128,6 +128,8 @@ class PolicySet:
     @property
     def schema_folder(self) -> str | None:
         """The policy set's own schema/ when it has one (e.g. a benchmark ruleset), else None (bundled)."""
+        if self.root == policies_root():    # the bundled set itself (own and bundled below are one path)
+            return None
         own = self.root / "schema" / "transaction.schema.json"
         bundled = policies_root() / "schema" / "transaction.schema.json"
         if own.is_file() and own.resolve() != bundled.resolve():
