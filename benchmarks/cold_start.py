@@ -6,6 +6,7 @@ itself comes from the cache: only the policies, lists and code), beside `python 
     python benchmarks/cold_start.py                  # 7 runs each, baseline = git main
     python benchmarks/cold_start.py --runs 3 --smoke # for CI: runs, times nothing strictly
     python benchmarks/cold_start.py --python v/bin/python   # an installed copy (pip install .) instead
+    python benchmarks/cold_start.py --instructions   # also counts the instructions of one run of each
 
 Uses hyperfine when it is on the PATH (its median), else its own loop (time.perf_counter around
 subprocess.run, and the CPU time the process used, which a busy shared machine inflates less).
@@ -92,6 +93,20 @@ def measure(runs: int, pythonpath: Path | None, cache: Path, cold: bool, cwd: Pa
     return out
 
 
+def instructions(pythonpath: Path | None, cache: Path, cwd: Path, fresh: bool = False, floor: bool = False):
+    """Instructions of one run under valgrind's callgrind (the same count whatever else the machine
+    runs; kernel time, such as mapping memory, is not in it), or None without valgrind."""
+    import re
+
+    if not shutil.which("valgrind"):
+        return None
+    cmd = [PYTHON, "-c", "pass"] if floor else _cmd(_fresh(cwd, 999) if fresh else QUICKSTART)
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                       env=_env(pythonpath, cache), cwd=cwd, capture_output=True, text=True)
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    return int(m.group(1)) if m else None
+
+
 def compile_tree(engine: Path) -> None:
     """Byte-code for every module, as `pip install` writes it."""
     import compileall
@@ -121,6 +136,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
+    ap.add_argument("--instructions", action="store_true", help="also count the instructions of one warm run "
+                    "of each (valgrind's callgrind: minutes, not seconds)")
     ap.add_argument("--python", help="the interpreter of an environment where exportctl is installed "
                                      "(e.g. `python -m venv v && v/bin/pip install .`, as the README does: no "
                                      "editable finder, no `fast` extra); default: this one")
@@ -150,6 +167,9 @@ def main(argv=None) -> int:
             cpu = f", CPU {r['cpu_median_ms']:.1f} ms (min {r['cpu_min_ms']:.1f})" if "cpu_median_ms" in r else ""
             print(f"{label:22} median {r['median_ms']:8.1f} ms  (min {r['min_ms']:.1f}{cpu}, "
                   f"{r['runs']} runs, {r['tool']})", flush=True)
+            if args.instructions and not cold:
+                r["instructions"] = instructions(pp, tmp / f"cache{i}", cwd, fresh, floor=label.startswith("python"))
+                print(f"{'':22} {r['instructions'] or 0:,} instructions", flush=True)
         prof = where(cwd, tmp / f"cache{len(plan) - 2}")
         print("heaviest imports of a warm start:", json.dumps(prof["imports"]))
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "load": os.getloadavg(), "python": PYTHON,

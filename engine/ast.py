@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Union
 
 from .source import Span
@@ -139,7 +140,14 @@ Expr = Union[Literal, SetLiteral, Ref, Call, Arith, Neg, Compare, In, StartsWith
 
 
 def children(e: Expr) -> tuple:
-    """The direct sub-expressions of `e` (for walkers in check and docs)."""
+    """The direct sub-expressions of `e` (for walkers in check and docs). Looked up by the node's
+    class (a decision's explanations ask about 3,500 times); anything else, a subclass included,
+    goes through `_children_of`, which answers for every class."""
+    get = _CHILDREN.get(type(e))
+    return get(e) if get is not None else _children_of(e)
+
+
+def _children_of(e) -> tuple:
     if isinstance(e, (Arith, Compare)):
         return (e.left, e.right)
     if isinstance(e, (In, StartsWith)):
@@ -153,6 +161,21 @@ def children(e: Expr) -> tuple:
     if isinstance(e, Quantifier):
         return tuple(x for x in (e.collection, e.value, e.body) if x is not None)
     return ()
+
+
+def _operand(e) -> tuple:
+    return (e.operand,)
+
+
+def _no_children(e) -> tuple:
+    return ()
+
+
+_CHILDREN = {Arith: attrgetter("left", "right"), Compare: attrgetter("left", "right"),
+             In: attrgetter("left", "right"), StartsWith: attrgetter("left", "right"),
+             Neg: _operand, Not: _operand, IsKnown: _operand, And: attrgetter("operands"),
+             Or: attrgetter("operands"), Call: attrgetter("args"), Quantifier: _children_of,
+             Literal: _no_children, SetLiteral: _no_children, Ref: _no_children}
 
 
 # ---------------------------------------------------------------- declarations

@@ -19,7 +19,7 @@ from .source import Span
 
 
 from .loading import (  # noqa: F401 - reading lives in loading; these are used here and re-exported
-    Limits, LIMITS, yaml_load, yaml_load_all, yaml_documents, yaml_error, too_deep, json_load,
+    Limits, LIMITS, yaml_load, yaml_load_all, yaml_documents, yaml_error, too_deep, json_load, quick_yaml,
 )
 
 
@@ -335,6 +335,22 @@ def yaml_lines(node, path=(), out=None, offset=0) -> dict:
     return out
 
 
+def quick_lines(node, path=(), out=None) -> dict:
+    """`yaml_lines` of a node of `loading.quick_yaml`: the same paths, lines and order."""
+    out = {} if out is None else out
+    kind, line, value = node
+    out[json_path(path)] = line
+    if kind == "map":
+        for k, kline, v in value:
+            out[json_path(path + (k,))] = kline
+            quick_lines(v, path + (k,), out)
+            out[json_path(path + (k,))] = kline
+    elif kind == "seq":
+        for i, v in enumerate(value):
+            quick_lines(v, path + (i,), out)
+    return out
+
+
 @lru_cache(maxsize=None)
 def _fast_validator(name: str = "transaction", folder: str | None = None):
     """A compiled validator's `is_valid` (jsonschema-rs, else fastjsonschema), or None when
@@ -588,14 +604,19 @@ def read_text(text: str, source: str, folder: str | None = None, defer: bool = F
             for i, d in enumerate(data if isinstance(data, list) else [data]):
                 yield _record(d, source if not isinstance(data, list) else f"{source}[{i}]", {}, source, 0, folder, defer)
             return
-    import yaml     # never from the cache: the cache folder holds no transaction data
+    # never from the cache: the cache folder holds no transaction data
+    quick = quick_yaml(text)
+    if quick is not None:
+        docs = [(quick_lines(quick[0]), quick[1])]
+    else:
+        import yaml
 
-    try:
-        docs = yaml_documents(text)
-    except yaml.YAMLError as e:
-        yield Record(source, error=ExportctlError(yaml_error(e, source)))
-        return
-    docs = [(yaml_lines(n), d) for n, d in docs if d is not None]
+        try:
+            docs = yaml_documents(text)
+        except yaml.YAMLError as e:
+            yield Record(source, error=ExportctlError(yaml_error(e, source)))
+            return
+        docs = [(yaml_lines(n), d) for n, d in docs if d is not None]
     if not docs:
         yield Record(source, error=ExportctlError(Diagnostic("E601", "no transaction in the file", Span(source, 1, 1))))
     for i, (lines, data) in enumerate(docs):

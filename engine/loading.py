@@ -36,7 +36,7 @@ LIMITS = Limits()
 
 def _classes() -> tuple:
     """(InputError, Loader), defined on first use: they subclass PyYAML's, and a start that reads
-    no YAML (JSON input, or a transaction file read before: facts keeps it) never imports yaml."""
+    no YAML, or only YAML `quick_yaml` reads (plain transaction files), never imports yaml."""
     done = globals().get("_CLASSES")
     if done:
         return done
@@ -250,3 +250,277 @@ def _find_token(text: str, needle: str, second: bool = False) -> int:
     if not hits:
         return 0
     return hits[1] if second and len(hits) > 1 else hits[0]
+
+
+# ------------------------------------------------------------------ the plain YAML of transactions
+
+class _NotPlain(Exception):
+    """The text leaves the subset `quick_yaml` reads: PyYAML reads it instead."""
+
+
+_SPECIAL = {"null": None, "Null": None, "NULL": None, "~": None,
+            "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: +(.*))?\Z")
+_FLOW_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): +")
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+\Z")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z")
+_SINGLE = re.compile(r"'((?:[^']|'')*)'")
+_DOUBLE = re.compile(r'"([^"\\]*)"')
+_FLOW_PLAIN = re.compile(r"[^,\[\]{}]*")
+_NUMBERISH = None       # PyYAML's own float, int and timestamp patterns, compiled on first need
+_INDICATORS = "-?:,[]{}#&*!|>'\"%@`<="
+_MAX_DEPTH = 48         # deeper goes to PyYAML, whose loader words the limit (64)
+
+
+def _numberish():
+    """PyYAML's implicit float, int and timestamp resolvers (resolver.py, YAML 1.1), copied: a plain
+    scalar starting with a digit, sign or dot that matches one of them but not the few forms
+    `_scalar` builds itself goes to PyYAML."""
+    global _NUMBERISH
+    if _NUMBERISH is None:
+        _NUMBERISH = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN)
+                    |[-+]?0b[0-1_]+
+                    |[-+]?0[0-7_]+
+                    |[-+]?(?:0|[1-9][0-9_]*)
+                    |[-+]?0x[0-9a-fA-F_]+
+                    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+                    |[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+                    |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+                     (?:[Tt]|[ \t]+)[0-9][0-9]?
+                     :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+                     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", re.X)
+    return _NUMBERISH
+
+
+_NUMBER_CHARS = frozenset("0123456789_.:+-eE")
+
+
+def _maybe_number(s: str) -> bool:
+    """Whether PyYAML could resolve `s` as a float, int or timestamp. Its big pattern is compiled
+    only for the text that could need it: every alternative but five is written with the
+    characters of _NUMBER_CHARS alone, and those five need '.inf'/'.nan', '0x', '0b' or a date's
+    '-' at [4] (an ECCN like 9A515.a needs none of them)."""
+    if _NUMBER_CHARS.issuperset(s) or "0x" in s or "0b" in s or len(s) >= 8 and s[4] == "-":
+        return _numberish().match(s) is not None
+    return s.lstrip("+-") in (".inf", ".Inf", ".INF") or s in (".nan", ".NaN", ".NAN")
+
+
+def _scalar(s: str):
+    """A plain scalar's value as `Loader` resolves and builds it, or _NotPlain when unsure."""
+    if s in _SPECIAL:
+        return _SPECIAL[s]
+    c = s[0]
+    if c in "-+.0123456789":
+        if _INT.match(s):
+            if sum(ch.isdigit() for ch in s) > LIMITS.int_digits:
+                raise _NotPlain
+            return int(s)
+        if _FLOAT.match(s):
+            return float(s)
+        m = _DATE.match(s)
+        if m:
+            try:
+                return _dt_date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                raise _NotPlain     # PyYAML words it (E606)
+        if _maybe_number(s) or c == "-" and (len(s) == 1 or s[1] == " "):
+            raise _NotPlain
+    elif c in _INDICATORS:
+        raise _NotPlain
+    if ": " in s or s.endswith(":") or "#" in s or len(s) > LIMITS.string_chars:
+        raise _NotPlain
+    return s
+
+
+def _dt_date(y: int, m: int, d: int):
+    import datetime
+
+    return datetime.date(y, m, d)
+
+
+def _quoted(s: str, line: int):
+    """('scalar', line, text) of a whole single- or double-quoted scalar (no escapes), else _NotPlain."""
+    m = (_SINGLE if s[0] == "'" else _DOUBLE).fullmatch(s)
+    if not m:
+        raise _NotPlain
+    text = m[1].replace("''", "'") if s[0] == "'" else m[1]
+    if len(text) > LIMITS.string_chars:
+        raise _NotPlain
+    return ("scalar", line, text)
+
+
+def _inline(s: str, line: int, depth: int):
+    """The node of a value written on one line after `key: ` or `- `."""
+    c = s[0]
+    if c == "[" or c == "{":
+        node, end = _flow(s, 0, line, depth + 1)
+        if end != len(s):
+            raise _NotPlain
+        return node
+    if c == "'" or c == '"':
+        return _quoted(s, line)
+    return ("scalar", line, _scalar(s))
+
+
+def _flow(s: str, p: int, line: int, depth: int):
+    """A flow collection starting at s[p] ('[' or '{'), on one line: (node, offset after it)."""
+    if depth > _MAX_DEPTH:
+        raise _NotPlain
+    close = "]" if s[p] == "[" else "}"
+    items: list = []
+    p += 1
+    n, done = len(s), True
+    while True:
+        while p < n and s[p] == " ":
+            p += 1
+        if p >= n:
+            raise _NotPlain
+        if s[p] == close:
+            if items and not done:     # "[a, ]": PyYAML's business
+                raise _NotPlain
+            return (("seq" if close == "]" else "map"), line, items), p + 1
+        key = None
+        if close == "}":
+            m = _FLOW_KEY.match(s, p)
+            if not m or m[1] in _SPECIAL or any(k == m[1] for k, _, _ in items):
+                raise _NotPlain
+            key, p = m[1], m.end()
+        c = s[p] if p < n else ""
+        if c == "[" or c == "{":
+            value, p = _flow(s, p, line, depth + 1)
+        elif c == "'" or c == '"':
+            q = s.find(c, p + 1)
+            if c == "'":
+                while q != -1 and s.startswith("''", q):
+                    q = s.find("'", q + 2)
+            if q == -1:
+                raise _NotPlain
+            value, p = _quoted(s[p:q + 1], line), q + 1
+        else:
+            m = _FLOW_PLAIN.match(s, p)
+            text = m[0].rstrip(" ")
+            if not text or ":" in text or "?" in text:
+                raise _NotPlain
+            value, p = ("scalar", line, _scalar(text)), m.end()
+        items.append((key, line, value) if key is not None else value)
+        while p < n and s[p] == " ":
+            p += 1
+        done = True
+        if p < n and s[p] == ",":
+            p += 1
+            done = False
+        elif p >= n or s[p] != close:
+            raise _NotPlain
+
+
+def _block(lines: list, i: int, col: int, depth: int):
+    """The block node whose first line is lines[i] (at column `col`): (node, next line)."""
+    if depth > _MAX_DEPTH:
+        raise _NotPlain
+    text = lines[i][2]
+    if text.startswith("- "):
+        return _sequence(lines, i, col, depth)
+    return _mapping(lines, i, col, depth)
+
+
+def _sequence(lines: list, i: int, col: int, depth: int):
+    first, items, n = lines[i][0], [], len(lines)
+    while i < n and lines[i][1] == col and lines[i][2].startswith("- "):
+        line, _, text = lines[i]
+        rest = text[2:]
+        inner = col + 2 + len(rest) - len(rest.lstrip(" "))
+        rest = rest.lstrip(" ")
+        if not rest or rest.startswith("-"):
+            raise _NotPlain
+        if _KEY.match(rest):
+            lines[i] = (line, inner, rest)
+            node, i = _mapping(lines, i, inner, depth + 1)
+        else:
+            node, i = _inline(rest, line, depth), i + 1
+        if i < n and lines[i][1] > col:
+            raise _NotPlain
+        items.append(node)
+    return ("seq", first, items), i
+
+
+def _mapping(lines: list, i: int, col: int, depth: int):
+    first, pairs, seen, n = lines[i][0], [], set(), len(lines)
+    while i < n and lines[i][1] == col:
+        line, _, text = lines[i]
+        m = _KEY.match(text)
+        if not m or m[1] in _SPECIAL or m[1] in seen:
+            raise _NotPlain
+        seen.add(m[1])
+        rest = m[2]
+        i += 1
+        if rest:
+            value = _inline(rest, line, depth)
+        elif i < n and lines[i][1] > col:
+            value, i = _block(lines, i, lines[i][1], depth + 1)
+        elif i < n and lines[i][1] == col and lines[i][2].startswith("- "):
+            value, i = _sequence(lines, i, col, depth + 1)
+        else:
+            value = ("scalar", line, None)
+        if i < n and lines[i][1] > col:
+            raise _NotPlain
+        pairs.append((m[1], line, value))
+    return ("map", first, pairs), i
+
+
+def _printable(text: str) -> bool:
+    """Only characters PyYAML's reader accepts, and no tab, carriage return or other line break
+    than '\\n' (those are PyYAML's business): printable ASCII, or from U+00A0 on."""
+    if text.isascii():
+        return not any(c in text for c in "\t\r\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11"
+                                          "\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f")
+    for c in set(text):
+        o = ord(c)
+        if o < 0x20 and c != "\n" or 0x7F <= o < 0xA0 or o in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF) \
+                or 0xD800 <= o < 0xE000:
+            return False
+    return True
+
+
+def quick_yaml(text: str):
+    """The one document of a plain transaction file, as (node, data), without importing PyYAML
+    (its import and pure-Python composer are about a fifth of a cold start), or None when the text
+    leaves the subset read here: block mappings with simple keys, block sequences, one-line flow
+    collections, one-line plain and quoted scalars (no escapes), comment lines. None sends the
+    text to `yaml_documents`, which reads everything else and words every error, so a file gives
+    the same data, lines and messages either way (tests/test_cold_start.py compares them). Nodes
+    are ('map', line, [(key, line, node)]), ('seq', line, [node]) and ('scalar', line, value),
+    lines counted from 1."""
+    if not _printable(text):
+        return None
+    lines = []
+    for n, raw in enumerate(text.split("\n"), 1):
+        s = raw.rstrip(" ")
+        body = s.lstrip(" ")
+        if not body or body[0] == "#":
+            continue
+        lines.append((n, len(s) - len(body), body))
+    if lines and lines[0][1:] == (0, "---"):     # the document's start marker, alone on its line
+        del lines[0]
+    if not lines:
+        return None
+    try:
+        node, i = _block(lines, 0, lines[0][1], 1)
+    except (_NotPlain, RecursionError):
+        return None
+    if i != len(lines):
+        return None
+    return node, _data(node)
+
+
+def _data(node):
+    kind, _, value = node
+    if kind == "scalar":
+        return value
+    if kind == "seq":
+        return [_data(v) for v in value]
+    return {k: _data(v) for k, _, v in value}

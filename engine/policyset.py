@@ -70,20 +70,23 @@ def policy_files(root: Path, problems: list | None = None) -> list[Path]:
         real_root = root.resolve()
     except (OSError, RuntimeError):
         return []
-    seen = {real_root}
+    # Folders go on the stack with their real path: a plain (not linked) folder's is its parent's
+    # joined with its name, so only links cost a resolve (os.path.realpath of every folder, a
+    # system call per component, was most of a warm start's walk).
+    seen = {str(real_root)}
     found: list[Path] = []
-    stack = [root]
+    stack = [(str(root), str(real_root))]
     while stack:
-        folder = stack.pop()
+        folder, real_folder = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as e:
-            problem(folder, f"cannot list the folder ({e.strerror or e})")
+            problem(Path(folder), f"cannot list the folder ({e.strerror or e})")
             continue
         for ent in entries:
-            path = Path(ent.path)
             try:
                 if ent.is_symlink():
+                    path = Path(ent.path)
                     try:
                         target = path.resolve(strict=True)
                     except (OSError, RuntimeError):
@@ -93,23 +96,23 @@ def policy_files(root: Path, problems: list | None = None) -> list[Path]:
                         problem(path, f"a symbolic link out of the policy folder (to {target})")
                         continue
                     if target.is_dir():
-                        real_folder = Path(os.path.realpath(folder))
-                        if target == real_folder or target in real_folder.parents:
+                        real = Path(real_folder)
+                        if target == real or target in real.parents:
                             problem(path, "a symbolic link to a folder that contains it (a loop)")
-                        elif target not in seen:
-                            seen.add(target)
-                            stack.append(path)
+                        elif str(target) not in seen:
+                            seen.add(str(target))
+                            stack.append((ent.path, str(target)))
                     elif ent.name.endswith(".policy") and target.is_file():
                         found.append(path)
                 elif ent.is_dir(follow_symlinks=False):
-                    real = Path(os.path.realpath(path))
+                    real = os.path.join(real_folder, ent.name)
                     if real not in seen:
                         seen.add(real)
-                        stack.append(path)
+                        stack.append((ent.path, real))
                 elif ent.name.endswith(".policy") and ent.is_file(follow_symlinks=False):
-                    found.append(path)
+                    found.append(Path(ent.path))
             except OSError as e:
-                problem(path, f"cannot be read ({e.strerror or e})")
+                problem(Path(ent.path), f"cannot be read ({e.strerror or e})")
     return sorted(found)
 
 
@@ -125,6 +128,8 @@ class PolicySet:
     @property
     def schema_folder(self) -> str | None:
         """The policy set's own schema/ when it has one (e.g. a benchmark ruleset), else None (bundled)."""
+        if self.root == policies_root():    # the bundled set itself (own and bundled below are one path)
+            return None
         own = self.root / "schema" / "transaction.schema.json"
         bundled = policies_root() / "schema" / "transaction.schema.json"
         if own.is_file() and own.resolve() != bundled.resolve():
@@ -181,9 +186,11 @@ class PolicySet:
             return ""
 
 
-def display_path(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path, cwd: Path | None = None) -> str:
+    """`path` relative to the working folder when inside it (`cwd`: that folder resolved, when
+    the caller shows several paths)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.resolve().relative_to(cwd or Path.cwd().resolve()))
     except (ValueError, OSError, RuntimeError):   # outside the cwd, or a link in a loop
         return str(path)
 
@@ -200,22 +207,30 @@ def _max_file() -> int:
     return MAX_FILE
 
 
-def read_policies(root: Path, cache: bool = True) -> PolicySet:
+def read_policies(root: Path, cache: bool = True, walked: tuple | None = None) -> PolicySet:
     """Parse and check every `*.policy` below `root`. Problems are collected, not raised.
     The parsed and checked result is kept in the user's cache folder by digest (policy_cache):
-    a later process with the same files, schema and engine reads it instead of parsing again."""
+    a later process with the same files, schema and engine reads it instead of parsing again.
+    `walked`: (files, problems) of `policy_files(root)`, when the caller has just walked it."""
     from .facts import schema
 
     diags, digests = [], {}
     h = hashlib.sha256()
     walk_problems: list = []
-    files = policy_files(root, walk_problems)
+    if walked is None:
+        files = policy_files(root, walk_problems)
+    else:
+        files, walk_problems = walked[0], list(walked[1])
     diags.extend(walk_problems)
     if not files:
         diags.append(Diagnostic("E102", f"no *.policy files under {root}", Span(str(root), 0, 0)))
     texts = []   # (display name, text) of every readable file, in order
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:
+        cwd = None
     for f in files:
-        name = display_path(f, root)
+        name = display_path(f, root, cwd)
         try:
             size = f.stat().st_size
             if size > _SMALL_FILE and size > 4 * _max_file():  # bytes; the parser checks the limit in characters
@@ -265,13 +280,26 @@ def read_policies(root: Path, cache: bool = True) -> PolicySet:
 
 @lru_cache(maxsize=8)
 def _cached(root: str, stamp: tuple) -> PolicySet:
-    return read_policies(Path(root))
+    walked = _WALKED.pop(root, None)
+    return read_policies(Path(root), walked=walked[1:] if walked and walked[0] == stamp else None)
+
+
+_WALKED: dict = {}
+"""root -> (stamp, files, problems) of the walk `load` just made, for `read_policies` to reuse
+(one walk of the folder per start instead of two)."""
 
 
 def load(root: str | Path | None = None) -> PolicySet:
     """Policies read once per process; re-read when a file changed."""
     r = Path(root) if root else policies_root()
-    stamp = tuple((str(p), p.stat().st_mtime_ns) for p in policy_files(r)) if r.is_dir() else ()
     if not r.is_dir():
         return PolicySet(r, [], [Diagnostic("E102", f"no such policy folder: {r}", Span(str(r), 0, 0))], "")
-    return _cached(str(r.resolve()), stamp)
+    real = str(r.resolve())
+    problems: list = []
+    files = policy_files(Path(real), problems)
+    stamp = tuple((str(p), p.stat().st_mtime_ns) for p in files)
+    _WALKED[real] = (stamp, files, tuple(problems))
+    try:
+        return _cached(real, stamp)
+    finally:
+        _WALKED.pop(real, None)

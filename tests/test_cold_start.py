@@ -19,7 +19,7 @@ from exportctl.cli import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
-HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson")
+HEAVY = ("lark", "rich", "pypinyin", "pycountry", "jsonschema", "rapidfuzz", "jsonschema_rs", "orjson", "yaml")
 
 
 def _evaluate_in_a_new_process(env, *extra):
@@ -460,3 +460,339 @@ def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_p
     assert set(policy_cache._NEW) == set(texts)          # compiled here instead
     for t in texts:
         assert policy_cache._fits(policy_cache._NEW[t], t) and not policy_cache._fits(evil, t)
+
+
+# ------------------------------------------------------------ the plain YAML of transactions
+
+def _pyyaml(text):
+    import yaml
+
+    from exportctl import facts, loading
+
+    try:
+        docs = loading.yaml_documents(text)
+    except yaml.YAMLError:
+        return "error"
+    return [(facts.yaml_lines(n), d) for n, d in docs if d is not None]
+
+
+def _quick(text):
+    from exportctl import facts, loading
+
+    q = loading.quick_yaml(text)
+    return None if q is None else [(facts.quick_lines(q[0]), q[1])]
+
+
+_YAML_FILES = sorted(p for d in ("examples", "tests/hostile", "tests/fixtures") for p in (ROOT / d).rglob("*.y*ml"))
+_TRICKY = ["0123", "1_000", "+1", "1e5", "1.5e+3", ".5", "1:20", "0x1F", "0b11", "2026-1-5", "2026-02-30",
+           "2026-11-28 10:00:00", "yes", "No", "on", "~", "null", "NULL", "Null", "nULL", "True", "tRUE", "'a''b'",
+           "\"x\"", "\"a\\\"b\"", "-", "- x", "-x", "-1", "-1.5", "a: b", "a #b", "a#b", "&a x", "*a", "!!str 1",
+           "[a, b]", "{a: 1}", "[]", "{}", "[a, {b: c}]", "[a, ]", "{a: }", "{a:b}", "caf\u00e9", "\u2028x", "\tx",
+           "a,b", "a [b]", "'open", "9A515.a", ".inf", ".nan", "1" * 31, "0", "-0", "00", "0.0", "1.", "<<", "=",
+           "?x", "%x", "@x", "|", ">", "a\n  continued", "[1, [2, [3]]]", "x" * 10001, "[a, b", "[a?b]",
+           "{a: b, a: c}", "''", "a  b", "\x7f", "\x85", "\ufeff", "true:", "null: x", "{true: 1}"]
+
+
+def test_every_yaml_example_reads_the_same_without_pyyaml():
+    """Each example transaction takes the quick path, and gives PyYAML's data, lines and order."""
+    quick = 0
+    for path in _YAML_FILES:
+        text = path.read_text(encoding="utf-8")
+        q = _quick(text)
+        if q is not None:
+            quick += 1
+            assert repr(q) == repr(_pyyaml(text)), path     # repr: True is not 1, 1.0 is not 1
+        else:
+            assert "examples" not in path.parts, path
+    assert quick >= 80
+
+
+def test_mutated_yaml_reads_as_pyyaml_reads_it_or_goes_to_pyyaml():
+    """Thousands of edits of the examples (odd scalars, keys, indents, comments, markers): whatever
+    the quick reader accepts, PyYAML reads to the same data and lines (errors included: it must
+    have refused those)."""
+    rng = random.Random(14)
+    base = [p.read_text(encoding="utf-8") for p in _YAML_FILES if "examples" in p.parts][:40]
+    accepted = 0
+    for _ in range(2500):
+        lines = rng.choice(base).split("\n")
+        j = rng.randrange(len(lines))
+        line, op = lines[j], rng.randrange(7)
+        if op == 0 and ": " in line:
+            lines[j] = line.partition(": ")[0] + ": " + rng.choice(_TRICKY)
+        elif op == 1:
+            lines[j] = " " * rng.randrange(4) + line
+        elif op == 2:
+            del lines[j]
+        elif op == 3 and line.strip():
+            p = rng.randrange(len(line))
+            lines[j] = line[:p] + rng.choice(" -:,[]{}#'\"\t&*!?|>%@x0\u00e9") + line[p:]
+        elif op == 4 and ":" in line:
+            indent = len(line) - len(line.lstrip())
+            key = rng.choice(["id", "true", "null", "a b", "'q'", "x-y", "_k", "1", "k?", "\u00e9", "id"])
+            lines[j] = " " * indent + key + ":" + line.split(":", 1)[1]
+        elif op == 5:
+            lines[j] = line.rstrip() + rng.choice(["  # c", " ", ":", " x", "\r"])
+        else:
+            lines.insert(j, " " * rng.randrange(6) + rng.choice(
+                ["- " + rng.choice(_TRICKY), "k: " + rng.choice(_TRICKY), "#c", "---", "...", "k:", "-", "- k: v"]))
+        text = "\n".join(lines)
+        q = _quick(text)
+        if q is not None:
+            accepted += 1
+            assert repr(q) == repr(_pyyaml(text)), text
+    assert accepted > 500      # the edits leave plenty inside the subset, so the comparison bites
+
+
+def test_a_transaction_outside_the_subset_is_read_by_pyyaml_with_its_messages(tmp_path):
+    """Block scalars, anchors, a bad date: PyYAML's path, same data or the same located error."""
+    from exportctl import facts
+
+    base = QUICKSTART.read_text(encoding="utf-8")
+    odd = base.replace("kind: export\n", "kind: &k export\nnote: |\n  two\n  lines\n")
+    assert _quick(odd) is None
+    rec = list(facts.read_text(odd, "odd.yaml"))
+    assert rec[0].error is not None or rec[0].transaction is not None
+    bad = base.replace("date: 2026-11-28", "date: 2026-02-30")
+    assert _quick(bad) is None
+    (err,) = [r.error for r in facts.read_text(bad, "bad.yaml")]
+    d = err.diagnostics[0]
+    assert (d.code, d.span.line) == ("E606", 7) and "2026-02-30" in d.message
+
+
+# ------------------------------------------------------------ dataclasses without inspect
+
+def _engine_dataclasses():
+    import dataclasses
+    import importlib
+    import pkgutil
+
+    import exportctl
+
+    out = []
+    for m in pkgutil.walk_packages(exportctl.__path__, "exportctl."):
+        try:
+            mod = importlib.import_module(m.name)
+        except Exception:       # an optional dependency missing: its classes are not on any path here
+            continue
+        out += [c for c in vars(mod).values()
+                if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == mod.__name__]
+    return out
+
+
+def test_the_signature_stand_in_writes_what_inspect_writes():
+    """`exportctl._init_signature` against inspect on every dataclass of the engine and on odd
+    ones (keyword-only fields, factories, no annotations, type objects, a user __new__)."""
+    import dataclasses
+    import inspect
+
+    from exportctl import _init_signature
+
+    @dataclasses.dataclass(kw_only=True)
+    class KwOnly:
+        a: "int"
+        b: "list" = dataclasses.field(default_factory=list)
+
+    @dataclasses.dataclass
+    class Mixed:
+        a: "str"
+        b: "int" = 0
+        c: "str | None" = dataclasses.field(default=None, kw_only=True)
+        d: "tuple" = dataclasses.field(default=("x", 1), kw_only=True)
+
+    Typed = dataclasses.make_dataclass("Typed", [("a", int), ("b", dict, dataclasses.field(default_factory=dict))])
+
+    class Plain:
+        def __init__(self, a, b=2, *, c, d="x"):
+            pass
+
+    class Newer:
+        def __new__(cls, a):
+            return object.__new__(cls)
+
+        def __init__(self, a):
+            pass
+
+    classes = _engine_dataclasses()
+    assert len(classes) > 60
+    fast = 0
+    for cls in classes + [KwOnly, Mixed, Typed, Plain, Newer]:
+        want = str(inspect.signature(cls))
+        got = _init_signature(cls)
+        if got is not None:
+            fast += 1
+            assert got == want, cls
+    assert fast >= len(classes) - 2
+    assert _init_signature(Typed) is None and _init_signature(Newer) is None
+
+
+def test_a_start_imports_no_inspect_and_dataclasses_get_their_docs():
+    code = ("import sys, exportctl.cli, exportctl.ast as a, dataclasses; "
+            "print('inspect' in sys.modules, a.Rule.__doc__.split('(')[0], type(dataclasses.inspect).__name__); "
+            "import inspect; print(inspect.signature.__module__, 'inspect' in sys.modules)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["False Rule _Signatures", "inspect True"]
+
+
+def test_the_number_precheck_misses_nothing_pyyaml_would_call_a_number():
+    """`_maybe_number` skips PyYAML's patterns only for text none of them can match."""
+    from exportctl import loading
+
+    rng = random.Random(5)
+    alphabet = "0123456789_.:+-eExXbBaAcdfFiInNTtZz9 "
+    samples = ["9A515.a", "1.5e+3", "0x1F", "0b1", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", "2026-11-28 10:00:00",
+               "2026-11-28T10:00:00Z", "2026-1-2 1:00:00", "1_000", "1:20", "190:20:30.15", "0o17", "1e5"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 22))) for _ in range(30000)]
+    samples += [s[:4] + "-" + s[5:] for s in samples[:3000] if len(s) > 5]
+    hits = 0
+    for s in samples:
+        if loading._numberish().match(s):
+            hits += 1
+            assert loading._maybe_number(s), s
+    assert hits > 500
+
+
+def test_the_policy_walk_finds_and_refuses_what_it_did(tmp_path, monkeypatch):
+    """policy_files (real paths carried down instead of a realpath per folder) against the walk
+    it replaced, on a tree with plain folders, links inside, out, broken, to an ancestor, and a
+    folder reached twice."""
+    from exportctl.diagnostics import Diagnostic
+    from exportctl.policyset import policy_files
+    from exportctl.source import Span
+
+    def _walk_as_before(root, problems=None):
+        """policy_files as it was before the fourth pass (its reference here)."""
+        import os
+
+        def problem(path: Path, what: str) -> None:
+            if problems is not None:
+                name = os.path.abspath(path)      # the link itself, not where it points
+                rel = os.path.relpath(name)
+                name = rel if not rel.startswith("..") else name
+                problems.append(Diagnostic("E109", f"{what}: not read", Span(name, 0, 0),
+                                           hint="a policy folder holds its files, or links to folders inside it"))
+
+        try:
+            real_root = root.resolve()
+        except (OSError, RuntimeError):
+            return []
+        seen = {real_root}
+        found: list[Path] = []
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as e:
+                problem(folder, f"cannot list the folder ({e.strerror or e})")
+                continue
+            for ent in entries:
+                path = Path(ent.path)
+                try:
+                    if ent.is_symlink():
+                        try:
+                            target = path.resolve(strict=True)
+                        except (OSError, RuntimeError):
+                            problem(path, "a broken symbolic link, or one in a loop")
+                            continue
+                        if target != real_root and real_root not in target.parents:
+                            problem(path, f"a symbolic link out of the policy folder (to {target})")
+                            continue
+                        if target.is_dir():
+                            real_folder = Path(os.path.realpath(folder))
+                            if target == real_folder or target in real_folder.parents:
+                                problem(path, "a symbolic link to a folder that contains it (a loop)")
+                            elif target not in seen:
+                                seen.add(target)
+                                stack.append(path)
+                        elif ent.name.endswith(".policy") and target.is_file():
+                            found.append(path)
+                    elif ent.is_dir(follow_symlinks=False):
+                        real = Path(os.path.realpath(path))
+                        if real not in seen:
+                            seen.add(real)
+                            stack.append(path)
+                    elif ent.name.endswith(".policy") and ent.is_file(follow_symlinks=False):
+                        found.append(path)
+                except OSError as e:
+                    problem(path, f"cannot be read ({e.strerror or e})")
+        return sorted(found)
+
+
+    root = tmp_path / "p"
+    for d in ("a", "a/b", "c", "c-d", "e/f/g"):
+        (root / d).mkdir(parents=True)
+    for f in ("a/x.policy", "a/b/y.policy", "c/z.policy", "c-d/w.policy", "e/f/g/v.policy", "a/notes.txt"):
+        (root / f).write_text("x", encoding="utf-8")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "o.policy").write_text("x", encoding="utf-8")
+    (root / "link-in").symlink_to(root / "a" / "b")
+    (root / "e" / "up").symlink_to(root / "e")
+    (root / "out").symlink_to(tmp_path / "outside")
+    (root / "broken.policy").symlink_to(root / "nowhere.policy")
+    (root / "c" / "same.policy").symlink_to(root / "a" / "x.policy")
+    (root / "e" / "f" / "again").symlink_to(root / "c")
+    monkeypatch.chdir(tmp_path)
+    for start in (root, Path("p"), Path("./p/")):
+        got_p, want_p = [], []
+        got = policy_files(start, got_p)
+        want = _walk_as_before(start, want_p)
+        assert got == want and [str(p) for p in got] == [str(p) for p in want]
+        assert [d.as_dict() for d in got_p] == [d.as_dict() for d in want_p]
+        assert len(got) >= 6 and len(got_p) == 3
+
+
+def test_children_by_class_are_what_the_isinstance_chain_gives():
+    """ast.children (a dict by class) against `_children_of` on every expression of the bundled
+    policies, and the dict covers every class of Expr."""
+    import dataclasses
+    import typing
+
+    from exportctl import ast as A
+    from exportctl.locations import policies_root
+    from exportctl.policyset import load
+
+    assert set(typing.get_args(A.Expr)) == set(A._CHILDREN)
+    seen, todo, checked = set(), list(load(policies_root()).policies), 0
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) in A._CHILDREN:
+            got = A.children(node)
+            assert type(got) is tuple and got == A._children_of(node)
+            assert all(a is b for a, b in zip(got, A._children_of(node)))
+            checked += 1
+        if dataclasses.is_dataclass(node):
+            todo.extend(getattr(node, f.name) for f in dataclasses.fields(node))
+        elif isinstance(node, (tuple, list)):
+            todo.extend(node)
+    assert checked > 2000
+
+    class Sub(A.Not):
+        pass
+
+    sub = Sub(A.Literal(True, A.Span("f", 1, 1)), A.Span("f", 1, 1))
+    assert A.children(sub) == (sub.operand,) and A.children(None) == () and A.children("x") == ()
+
+
+def test_a_cache_entry_is_read_by_its_size_and_a_longer_or_shorter_one_is_refused(tmp_path, monkeypatch):
+    """_read asks for the file's own size (not the 256 MiB ceiling); a file with bytes added or
+    missing fails its digest."""
+    from exportctl import policy_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("EXPORTCTL_NO_CACHE", raising=False)
+    k = "a" * 64
+    policy_cache.put(k, {"x": list(range(1000))})
+    assert policy_cache.get(k) == {"x": list(range(1000))}
+    f = policy_cache.folder() / f"{k}.pickle"
+    whole = f.read_bytes()
+    f.write_bytes(whole + b"\x00")
+    assert policy_cache.get(k) is None
+    f.write_bytes(whole[:-1])
+    assert policy_cache.get(k) is None
+    f.write_bytes(whole)
+    assert policy_cache.get(k) == {"x": list(range(1000))}
