@@ -5,6 +5,7 @@
     python benchmarks/screening.py --smoke       # 500 entries, 100 decisions: checks it runs
     python benchmarks/screening.py --instructions --decisions 300   # instructions under valgrind
     python benchmarks/screening.py --instructions --cli --decisions 300   # the whole batch CLI, per record
+    python benchmarks/screening.py --cli --decisions 2000   # the same by CPU time, interleaved rounds
 
 1. Copies the bundled policies to a temporary folder and writes lists/synthetic.yaml with N
    generated entries (deterministic seed): company names of pinyin syllable pairs or of
@@ -347,6 +348,45 @@ def cli_instructions(n: int, m: int, out: str | None) -> int:
     return 0
 
 
+def cli_clock(n: int, m: int, rounds: int, out: str | None) -> int:
+    """The batch CLI by CPU time: the same runs as `cli_instructions` (whole processes, M records
+    and the first FIRST), screening off and on, interleaved for `rounds` rounds; per record, the
+    difference of the two sizes, median of the rounds."""
+    import resource
+
+    tmp = Path(tempfile.mkdtemp(prefix="exportctl-screening-"))
+    root = tmp / "policies"
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "cache")}
+
+    def cpu(path, which):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, __file__, "--run-cli", str(path), str(root), which], check=True, env=env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    try:
+        subprocess.run([sys.executable, __file__, "--entries", str(n), "--decisions", str(m), "--root", str(root),
+                        "--phase", "cli-inputs"], check=True, env=env)
+        big, small = tmp / "n.jsonl", tmp / "first.jsonl"
+        for which in ("off", "on"):
+            cpu(small, which)           # fills the cache
+        per: dict = {"off": [], "on": []}
+        for _ in range(rounds):
+            for which in ("off", "on"):
+                per[which].append((cpu(big, which) - cpu(small, which)) / (m - FIRST))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    ratios = sorted(b / a for a, b in zip(per["off"], per["on"]))
+    med = {w: statistics.median(xs) for w, xs in per.items()}
+    r = {"synthetic": n, "records": m, "measured_records": m - FIRST, "rounds": rounds,
+         "records_per_cpu_s_without": round(1 / med["off"], 1), "records_per_cpu_s_with": round(1 / med["on"], 1),
+         "ratio": round(statistics.median(ratios), 3), "ratios": [round(x, 3) for x in ratios]}
+    print(json.dumps(r, indent=2))
+    if out:
+        Path(out).write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--entries", type=int, default=10_000)
@@ -357,7 +397,8 @@ def main(argv=None) -> int:
     ap.add_argument("--instructions", action="store_true",
                     help="count instructions under valgrind instead of seconds (use a modest --decisions)")
     ap.add_argument("--cli", action="store_true",
-                    help="with --instructions: the whole batch CLI on JSON Lines, per record, start-up excluded")
+                    help="the whole batch CLI on JSON Lines, per record, start-up excluded (CPU time, or with "
+                         "--instructions instructions)")
     ap.add_argument("--root", help=argparse.SUPPRESS)
     ap.add_argument("--phase", choices=["none", "off", "on", "cli-inputs"], help=argparse.SUPPRESS)
     ap.add_argument("--run-cli", nargs=3, metavar=("FILE", "ROOT", "WHICH"), help=argparse.SUPPRESS)
@@ -372,6 +413,8 @@ def main(argv=None) -> int:
         return phase(n, m, Path(a.root), a.phase)
     if a.instructions and a.cli:
         return cli_instructions(n, m, a.out)
+    if a.cli:
+        return cli_clock(n, m, rounds, a.out)
     if a.instructions:
         return instructions(n, m, a.out)
     r = run(n, m, rounds)
