@@ -717,6 +717,69 @@ def _status_fn(prog: ProgramBuilder, policy: A.Policy, cond, args: list, item: b
     return name
 
 
+def read_sources(prog: ProgramBuilder, policy: A.Policy, e, item: bool):
+    """Every fact a condition can read, found statically: a tuple of (root, keys) with root 0
+    (the transaction), 1 (`item`) or 2 (`date`); None where that cannot be said (a quantifier,
+    `outcome()`, a definition called with an expression). What a condition records is then a
+    function of the values at those paths (on one epoch's sets): the key of `runtime._whyx`'s
+    memo across decisions."""
+    out: dict = {}
+
+    def walk(x, pol, vars: dict, depth: int) -> bool:
+        if depth > 24:
+            return False
+        if isinstance(x, (A.Literal, A.SetLiteral)):
+            return True
+        if isinstance(x, A.Ref):
+            head, rest = x.parts[0], x.parts[1:]
+            if head in vars:
+                src = vars[head]
+                if src is None:
+                    return False
+                out.setdefault((src[0], src[1] + rest), None)
+                return True
+            if head in prog.fact_roots:
+                if head == "date":
+                    if rest:
+                        return False
+                    out.setdefault((2, ()), None)
+                    return True
+                out.setdefault((0, x.parts), None)
+                return True
+            found = prog.comp.lookup(pol, x.parts)
+            if found is None:
+                return False
+            owner, decl = found
+            if isinstance(decl, A.SetDecl):
+                return True
+            return not decl.params and walk(decl.body, owner, {}, depth + 1)
+        if isinstance(x, A.Call):
+            if x.namespace is None and x.name in ("components_of", "outcome"):
+                return False
+            found = prog.comp.lookup(pol, ((x.namespace,) if x.namespace else ()) + (x.name,))
+            if found is None or not isinstance(found[1], A.Define) or len(found[1].params) != len(x.args):
+                return False
+            owner, decl = found
+            bound = {}
+            for name, a in zip(decl.params, x.args):
+                if not isinstance(a, A.Ref) or not (a.parts[0] in vars or a.parts[0] in prog.fact_roots):
+                    return False
+                if a.parts[0] in vars:          # the body's own uses of the parameter say what is read
+                    src = vars[a.parts[0]]
+                    bound[name] = (src[0], src[1] + a.parts[1:])
+                elif a.parts[0] == "date":
+                    return False
+                else:
+                    bound[name] = (0, a.parts)
+            return walk(decl.body, owner, bound, depth + 1)
+        if isinstance(x, A.Quantifier):
+            return False
+        return all(walk(c, pol, vars, depth + 1) for c in A.children(x))
+
+    ok = walk(e, policy, {"item": (1, ())} if item else {}, 0)
+    return tuple(out) if ok else None
+
+
 def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
     """`entries(tx, items, DATE, M, seen, said, out, slow)`: the checks behind a "no", what
     `explain.Explainer.why_not` finds for every top-level rule at every item (or once), built by
@@ -770,11 +833,17 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
                 add = [_append("out", entry)]
                 if free and per:
                     add.insert(0, ast.Expr(ast.Call(ast.Attribute(_name("said"), "add", ast.Load()), [_const(r.id)], [])))
+                why_args = [M, k, _const(text), _const(free), _name(recs[j]), _name("tx"), _name("DATE"),
+                            _name("item") if per else _const(None), _name("_p") if per else _const(None)]
+                srcs = read_sources(prog, p, cs[j], per)
+                if srcs is not None:      # memoised across decisions by the values it can read
+                    vk = ast.Tuple([k, _call("_vk", _name("tx"), _name("item") if per else _const(None),
+                                             _name("DATE"), _const(srcs))], ast.Load())
+                    why = _call("_whyx", _name("_XM"), vk, *why_args)
+                else:
+                    why = _call("_why", *why_args)
                 told = [_assign("_w", ast.Call(ast.Attribute(M, "get", ast.Load()), [k], [])),
-                        ast.If(_is(_name("_w"), _const(None)),
-                               [_assign("_w", _call("_why", M, k, _const(text), _const(free), _name(recs[j]), _name("tx"),
-                                                    _name("DATE"), _name("item") if per else _const(None),
-                                                    _name("_p") if per else _const(None)))], []),
+                        ast.If(_is(_name("_w"), _const(None)), [_assign("_w", why)], []),
                         ast.If(_is(_name("_w"), _const(None)), [slow(j)], add)]
                 if free and per:       # told once for the rule, at the first item where it is false
                     told = [ast.If(ast.Compare(_const(r.id), [ast.NotIn()], [_name("said")]), told, [])]

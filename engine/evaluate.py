@@ -374,6 +374,15 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
                 raise AssertionError(f"{reg.id}: compiled checks {out!r}, closures {slow!r}")
     else:
         out = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, fast)
+    exception_checks(reg, ctx, day, fired, out, fast)
+    out.sort(key=_check_order)
+    return out
+
+
+def exception_checks(reg: CompiledRegime, ctx: Ctx, day, fired: list, out: list, fast=None) -> None:
+    """The exceptions in force of the rules that fired ((rule, env, item id)), each with the
+    condition that kept it from holding, appended to `out`."""
+    ex, p = reg.explainer, reg.policy
     for cr, env, item_id in fired:
         for x in reg.all_rules[cr.id].exceptions:
             r = x.rule
@@ -385,8 +394,6 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
                             "outcome": r.outcome, "exception_to": cr.id,
                             **({"authorization": r.authorization} if r.authorization else {}),
                             "failed": why["failed"], "facts": why["facts"]})
-    out.sort(key=_check_order)
-    return out
 
 
 def _check_order(c: dict):
@@ -475,6 +482,13 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str, 
     ctx = Ctx(tx_data, as_of)
     ordered = regime_order(regimes.values())
     entries = [evaluate_regime(reg, ctx, explain) for reg in ordered]
+    return decide(ordered, entries, ctx, tx_data, as_of, policy_digest, bundled)
+
+
+def decide(ordered: list, entries: list, ctx: Ctx, tx_data: dict, as_of: _dt.date, policy_digest: str,
+           bundled: bool = True) -> dict:
+    """The decision from its regime entries (`evaluate_regime`'s, in decision order, from the
+    same `ctx`): outcome, conflicts, questions, obligations, warnings."""
     binding = [e for e in entries if e["binding"] and e["outcome"] != "not_applicable"]
     if binding:
         outcome = max((e["outcome"] for e in binding), key=lambda o: RANK[o])

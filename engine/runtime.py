@@ -436,6 +436,65 @@ def _why(M: dict, key, text: str, free: bool, rec, tx, DATE, item, item_p):
     return w
 
 
+_BRK = object()          # in a memo key: the path stopped at a value that is not a mapping
+
+
+def _vk(tx, item, DATE, sources):
+    """The values a condition can read (`emit.read_sources`), as a key: each with its type (1,
+    1.0 and True are equal in Python, not in JSON; a float by its hex, so -0.0 is not 0.0), a
+    list as a tuple of the same. Raises TypeError where a value cannot be a key (a mapping)."""
+    out = []
+    for root, keys in sources:
+        v = tx if root == 0 else item if root == 1 else DATE
+        for k in keys:
+            if type(v) is dict:
+                v = v.get(k, _U)
+            else:
+                out.append(_BRK)
+                break
+        t = type(v)
+        if t is float:
+            v = v.hex()
+        elif t is list:
+            v = tuple([(x.hex(), float) if type(x) is float else (x, type(x)) for x in v])
+        out.append(v)
+        out.append(t)
+    return tuple(out)
+
+
+_XM_SIZE = 1 << 16       # entries kept by one epoch's memo before it starts again
+
+
+def _whyx(X, vk, M, key, text, free, rec, tx, DATE, item, item_p):
+    """`_why`, memoised across decisions in X (one epoch's) under `vk`: the conjunct's key and the
+    values it can read, which decide what it records. Entries are shared, never changed."""
+    try:
+        w = X.get(vk)
+    except TypeError:        # a value that cannot be a key: no memo
+        return _why(M, key, text, free, rec, tx, DATE, item, item_p)
+    if w is None:
+        w = _why(M, key, text, free, rec, tx, DATE, item, item_p)
+        if w is not None:
+            if len(X) >= _XM_SIZE:
+                X.clear()
+            X[vk] = w
+        return w
+    M[key] = w
+    return w
+
+
+def _whyx_strict(X, vk, M, key, text, free, rec, tx, DATE, item, item_p):
+    """`_whyx` for tests: a remembered entry must be what the recording gives now, keys in order."""
+    try:
+        w = X.get(vk)
+    except TypeError:
+        w = None
+    fresh = _why(M, key, text, free, rec, tx, DATE, item, item_p)
+    if w is not None and (fresh != w or list(fresh["facts"]) != list(w["facts"])):
+        raise AssertionError(f"memoised check {w!r}, recorded now {fresh!r} (key {vk!r})")
+    return _whyx(X, vk, M, key, text, free, rec, tx, DATE, item, item_p)
+
+
 HELPERS = {
     "_truth": _truth, "_eq": _eq, "_ne": _ne, "_ord": _ord, "_arith": _arith, "_member": _member,
     "_member_slow": _member_slow, "_starts": _starts, "_known": _known, "_known_value": _known_value,
@@ -443,6 +502,6 @@ HELPERS = {
     "_q_sum": _q_sum, "_UNK": _UNK, "_U": _U, "_NUMT": _NUMT, "_Unknown": _Unknown,
     "_rd": _rd, "_rcomponents_of": _rcomponents_of, "_rq_any": _rq_any, "_rq_all": _rq_all,
     "_rq_sum": _rq_sum, "_rmember": _rmember, "_rknown": _rknown,
-    "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
+    "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_vk": _vk, "_whyx": _whyx, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
 }
 

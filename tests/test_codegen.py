@@ -13,6 +13,7 @@ fails the test instead of falling back to the closures.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import re
 from pathlib import Path
@@ -66,6 +67,8 @@ def _disagreement(ps, ev, data: dict, as_of: _dt.date) -> str | None:
             if plain[key] != fast.get(key):
                 return f"{key}: closures {plain[key]!r}\n      compiled {fast.get(key)!r}"
         return "the decisions differ"
+    if json.dumps(fast, default=str) != json.dumps(plain, default=str):
+        return "the decisions are equal but not the same JSON (keys in another order)"
     want = sorted(f["rule"] for r in plain["regimes"] for f in r["findings"])
     got = sorted(ev.fired_rules(data, as_of))
     if got != want:
@@ -569,3 +572,29 @@ def test_a_transaction_without_a_usable_date_falls_back_to_the_closures():
 
 def test_bundled_policies_root_exists():
     assert (policies_root() / "schema" / "transaction.schema.json").is_file()
+
+
+def test_facts_equal_in_python_but_not_in_json_are_told_apart():
+    """The checks are memoised across decisions by the values their condition can read
+    (runtime._whyx): 1, 1.0 and True, or 0.0 and -0.0, are equal keys in Python but not the same
+    facts in the decision's JSON. One evaluator (not strict: the memo answers as in production)
+    decides each variant in turn; each must be the closures' decision byte for byte."""
+    ps = _policyset(BENCH_RULESET)
+    ev = FastEvaluator(ps.regimes, frozenset(facts.schema("transaction", ps.schema_folder)["properties"]))
+    ev.prepare()
+    base = {"id": "T", "eccn": "9A515.a", "usml": None, "mtcr_category": None, "destination": "FR",
+            "end_user_kind": "commercial", "end_user_listed": False, "us_content_pct": 10, "payload_kg": 0,
+            "range_km": 0, "date": "2024-06-01"}
+    variants = {"us_content_pct": [10, 10.0, 0, 0.0, -0.0, True, 1, 1.0],
+                "payload_kg": [0, 0.0, -0.0, False, 1, 1.0, True],
+                "range_km": [0, 0.0, -0.0, 1, 1.0],
+                "mtcr_category": [2, 2.0, 1, 1.0, True],
+                "end_user_listed": [False, 0, 0.0, True, 1]}
+    day = _dt.date(2024, 6, 1)
+    for key, values in variants.items():
+        for _ in range(2):                   # the second round is answered from the memo
+            for v in values:
+                tx = {**base, key: v}
+                want = json.dumps(evaluate(ps.regimes, tx, day, ps.digest))
+                assert json.dumps(ev.evaluate(tx, day, ps.digest)) == want, (key, v)
+    assert ev.fallbacks == 0
