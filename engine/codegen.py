@@ -54,7 +54,7 @@ from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, _ch
 from .evaluate import evaluate as plain_evaluate
 from .runtime import UNKNOWN_ERRORS, facts_of
 from .explain import APPLIED, FastHints, recorded
-from .runtime import _whyx_strict
+from .runtime import StrictMemo, _entry_strict, _whyx_strict
 from .semantics import in_force, truth
 from .values import Node
 
@@ -117,9 +117,10 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
     sets = {("set",) + key: sv for key, sv in resolved.items()}
     sets[_PRIMED] = True
     program = _Program([], {}, sets)
-    ns["_XM"] = {}            # the checks' memo across decisions, per epoch (runtime._whyx)
+    ns["_XM"] = {}            # the checks' memos across decisions, per epoch (runtime._whyx, _entry)
+    ns["_XE"] = StrictMemo() if ev.strict else {}
     if ev.strict:
-        ns["_whyx"] = _whyx_strict
+        ns["_whyx"], ns["_entry"] = _whyx_strict, _entry_strict
     for name, c in code.code.items():
         ns[name] = types.FunctionType(c, ns, name)
     exceptions = program.exceptions
@@ -480,10 +481,17 @@ class FastEvaluator:
             fast = FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict, plan.entries)
             item_envs = [({"item": Node(f"items[{i}]", it)}, it.get("id")) for i, it in enumerate(items)]
             out = _found_checks(reg, ctx, item_envs, seen, fast)
+            exc: list = []
             if with_exceptions:
                 exception_checks(reg, ctx, ctx.as_of, [(cr, item_envs[i][0] if i >= 0 else {}, item_id)
-                                                       for cr, i, item_id in with_exceptions], out, fast)
-            out.sort(key=_check_order)
+                                                       for cr, i, item_id in with_exceptions], exc, fast)
+            if items:
+                out += exc
+                out.sort(key=_check_order)
+            else:              # the program's checks come in order (emit._entries_fn); exceptions' first
+                if len(exc) > 1:
+                    exc.sort(key=_check_order)
+                out = exc + out if exc else out
             entry["checked"] = out
         return entry
 

@@ -780,8 +780,28 @@ def read_sources(prog: ProgramBuilder, policy: A.Policy, e, item: bool):
     return tuple(out) if ok else None
 
 
+def _value_key(sources: tuple, per: bool) -> list:
+    """The values at `read_sources`' paths as parts of a memo key, each with its type (1, 1.0 and
+    True are equal keys in Python, not the same JSON; a float by its hex: -0.0 is not 0.0); one
+    key read inline, deeper paths by `runtime._vk`."""
+    if not all(len(keys) == 1 or root == 2 for root, keys in sources):
+        return [_call("_vk", _name("tx"), _name("item") if per else _const(None), _name("DATE"), _const(sources))]
+    out: list = []
+    for n, (root, keys) in enumerate(sources):
+        if root == 2:
+            out.append(_name("DATE"))
+            continue
+        v = f"_xv{n}"
+        get = ast.Call(ast.Attribute(_name("tx" if root == 0 else "item"), "get", ast.Load()), [_const(keys[0]), _name("_U")], [])
+        test = _is(_call("type", ast.NamedExpr(_name(v, True), get)), _name("float"))
+        out.append(ast.IfExp(test, ast.Call(ast.Attribute(_name(v), "hex", ast.Load()), [], []), _name(v)))
+        out.append(_call("type", _name(v)))
+    return out
+
+
 def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
-    """`entries(tx, items, DATE, M, seen, said, out, slow)`: the checks behind a "no", what
+    """`entries(tx, items, DATE, M, seen, said, out, slow)`: the checks behind a "no" (those of
+    the rules for the whole transaction first, in the order of their ids), what
     `explain.Explainer.why_not` finds for every top-level rule at every item (or once), built by
     the program with the two-valued answers: nothing when a classification guard is false or no
     conjunct is; for the first false conjunct, the check entry, its facts from the conjunct's
@@ -836,15 +856,24 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
                 why_args = [M, k, _const(text), _const(free), _name(recs[j]), _name("tx"), _name("DATE"),
                             _name("item") if per else _const(None), _name("_p") if per else _const(None)]
                 srcs = read_sources(prog, p, cs[j], per)
-                if srcs is not None:      # memoised across decisions by the values it can read
-                    vk = ast.Tuple([k, _call("_vk", _name("tx"), _name("item") if per else _const(None),
-                                             _name("DATE"), _const(srcs))], ast.Load())
-                    why = _call("_whyx", _name("_XM"), vk, *why_args)
+                if srcs is not None:
+                    # the whole entry, memoised across decisions (runtime._entry) by the values the
+                    # conjunct can read: a copy of it is the check
+                    key_parts = [_const((r.id, j))] + ([_name("_p"), item_id] if per else []) + _value_key(srcs, per)
+                    copy = ast.Call(ast.Attribute(_name("_e"), "copy", ast.Load()), [], [])
+                    told = [_assign("_xk", ast.Tuple(key_parts, ast.Load())),
+                            ast.Try([_assign("_e", ast.Call(ast.Attribute(_name("_XE"), "get", ast.Load()),
+                                                            [_name("_xk")], []))],
+                                    [ast.ExceptHandler(_name("TypeError"), None, [_assign("_e", _const(None))])], [], []),
+                            ast.If(_is(_name("_e"), _const(None)),
+                                   [_assign("_e", _call("_entry", _name("_XE"), _name("_xk"),
+                                                        _const((r.id, r.cite or "", r.title, r.outcome)), item_id,
+                                                        *why_args))], []),
+                            ast.If(_is(_name("_e"), _const(None)), [slow(j)], add[:-1] + [_append("out", copy)])]
                 else:
-                    why = _call("_why", *why_args)
-                told = [_assign("_w", ast.Call(ast.Attribute(M, "get", ast.Load()), [k], [])),
-                        ast.If(_is(_name("_w"), _const(None)), [_assign("_w", why)], []),
-                        ast.If(_is(_name("_w"), _const(None)), [slow(j)], add)]
+                    told = [_assign("_w", ast.Call(ast.Attribute(M, "get", ast.Load()), [k], [])),
+                            ast.If(_is(_name("_w"), _const(None)), [_assign("_w", _call("_why", *why_args))], []),
+                            ast.If(_is(_name("_w"), _const(None)), [slow(j)], add)]
                 if free and per:       # told once for the rule, at the first item where it is false
                     told = [ast.If(ast.Compare(_const(r.id), [ast.NotIn()], [_name("said")]), told, [])]
             act = [ast.If(ast.Compare(_name("_j"), [ast.Eq()], [_const(j)]), told, act)]
@@ -854,9 +883,14 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
         body = [ast.If(seen, body, [])]
         if r.start is not None or r.end is not None:     # dated: only in the epochs it is in force
             body = [ast.If(_name(prog.in_force_ref(r)), body, [])]
-        (item_body if per else tx_body).extend(body)
+        if per:
+            item_body.extend(body)
+        else:
+            tx_body.append((r.id, body))
     name = prog.fresh("_Y")
-    body = _slot_inits(fn.tx_slots) + tx_body
+    # the rules for the whole transaction by id: their checks come out in `checked`'s order
+    # (evaluate._check_order), so that a transaction without items needs no sort of them
+    body = _slot_inits(fn.tx_slots) + [stmt for _, b in sorted(tx_body, key=lambda x: x[0]) for stmt in b]
     if item_body:
         head = [_assign("_p", ast.BinOp(_const("items[%d]"), ast.Mod(), _name("_i"))),
                 _assign("_id", ast.Call(ast.Attribute(_name("item"), "get", ast.Load()), [_const("id")], []))]

@@ -495,6 +495,50 @@ def _whyx_strict(X, vk, M, key, text, free, rec, tx, DATE, item, item_p):
     return _whyx(X, vk, M, key, text, free, rec, tx, DATE, item, item_p)
 
 
+def _entry(X, xk, head, item_id, M, key, text, free, rec, tx, DATE, item, item_p):
+    """A rule's check whose conjunct `key` is false, its facts recorded (`_why`, or the decision's
+    memo M), kept in X (one epoch's) under `xk`: the rule, the conjunct, the item's path and id,
+    and the values the conjunct can read, which decide what it records. None where the
+    recording cannot say (the caller asks the closures). X's entries are copied, never handed out."""
+    w = M.get(key)
+    if w is None:
+        w = _why(M, key, text, free, rec, tx, DATE, item, item_p)
+        if w is None:
+            return None
+    rid, cite, message, outcome = head
+    e = {"rule": rid, "cite": cite, "item": item_id, "message": message, "outcome": outcome,
+         "failed": w["failed"], "facts": w["facts"]}
+    try:
+        if len(X) >= _XM_SIZE:
+            X.clear()
+        X[xk] = e
+    except TypeError:        # a value that cannot be a key (a list of mappings, say): no memo
+        pass
+    return e
+
+
+class StrictMemo(dict):
+    """`_entry`'s memo in strict mode (tests): it never answers, so every check is recorded again,
+    and `_entry_strict` compares it with what the memo holds."""
+
+    __slots__ = ()
+
+    def get(self, key, default=None):
+        hash(key)            # the TypeError of an unhashable key, as a dict's
+        return default
+
+
+def _entry_strict(X, xk, head, item_id, M, key, text, free, rec, tx, DATE, item, item_p):
+    try:
+        old = dict.get(X, xk)
+    except TypeError:
+        old = None
+    e = _entry(X, xk, head, item_id, M, key, text, free, rec, tx, DATE, item, item_p)
+    if old is not None and (e is None or e != old or list(e["facts"]) != list(old["facts"])):
+        raise AssertionError(f"memoised check {old!r}, recorded now {e!r} (key {xk!r})")
+    return e
+
+
 HELPERS = {
     "_truth": _truth, "_eq": _eq, "_ne": _ne, "_ord": _ord, "_arith": _arith, "_member": _member,
     "_member_slow": _member_slow, "_starts": _starts, "_known": _known, "_known_value": _known_value,
@@ -502,6 +546,6 @@ HELPERS = {
     "_q_sum": _q_sum, "_UNK": _UNK, "_U": _U, "_NUMT": _NUMT, "_Unknown": _Unknown,
     "_rd": _rd, "_rcomponents_of": _rcomponents_of, "_rq_any": _rq_any, "_rq_all": _rq_all,
     "_rq_sum": _rq_sum, "_rmember": _rmember, "_rknown": _rknown,
-    "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_vk": _vk, "_whyx": _whyx, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
+    "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_vk": _vk, "_whyx": _whyx, "_entry": _entry, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
 }
 
