@@ -780,23 +780,37 @@ def read_sources(prog: ProgramBuilder, policy: A.Policy, e, item: bool):
     return tuple(out) if ok else None
 
 
-def _value_key(sources: tuple, per: bool) -> list:
+def _value_key(sources: tuple, per: bool, pre: dict) -> list:
     """The values at `read_sources`' paths as parts of a memo key, each with its type (1, 1.0 and
-    True are equal keys in Python, not the same JSON; a float by its hex: -0.0 is not 0.0); one
-    key read inline, deeper paths by `runtime._vk`."""
+    True are equal keys in Python, not the same JSON; a float by its hex: -0.0 is not 0.0): a key
+    of the transaction as a pair made once per call (`pre`: key -> its variable, see
+    `_value_pairs`), a key of the item inline, deeper paths by `runtime._vk`."""
     if not all(len(keys) == 1 or root == 2 for root, keys in sources):
         return [_call("_vk", _name("tx"), _name("item") if per else _const(None), _name("DATE"), _const(sources))]
     out: list = []
     for n, (root, keys) in enumerate(sources):
         if root == 2:
             out.append(_name("DATE"))
-            continue
-        v = f"_xv{n}"
-        get = ast.Call(ast.Attribute(_name("tx" if root == 0 else "item"), "get", ast.Load()), [_const(keys[0]), _name("_U")], [])
-        test = _is(_call("type", ast.NamedExpr(_name(v, True), get)), _name("float"))
-        out.append(ast.IfExp(test, ast.Call(ast.Attribute(_name(v), "hex", ast.Load()), [], []), _name(v)))
-        out.append(_call("type", _name(v)))
+        elif root == 0:
+            name = pre.get(keys[0])
+            if name is None:
+                name = pre[keys[0]] = f"_ks{len(pre)}"
+            out.append(_name(name))
+        else:
+            out.extend(_value_pair(f"_xv{n}", _name("item"), keys[0]))
     return out
+
+
+def _value_pair(v: str, root: ast.expr, key: str) -> list:
+    """`root[key]` (absent: `_U`) as two parts of a memo key: its value (a float by its hex), its type."""
+    get = ast.Call(ast.Attribute(root, "get", ast.Load()), [_const(key), _name("_U")], [])
+    test = _is(_call("type", ast.NamedExpr(_name(v, True), get)), _name("float"))
+    return [ast.IfExp(test, ast.Call(ast.Attribute(_name(v), "hex", ast.Load()), [], []), _name(v)), _call("type", _name(v))]
+
+
+def _value_pairs(pre: dict) -> list:
+    """The assignments of `_value_key`'s pairs of the transaction, at the top of the function."""
+    return [_assign(name, ast.Tuple(_value_pair("_xv", _name("tx"), key), ast.Load())) for key, name in pre.items()]
 
 
 def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
@@ -815,6 +829,7 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
     tx_body: list = []
     item_body: list = []
     M = _name("M")
+    pre: dict = {}            # a fact of the transaction in memo keys -> its (value, type) variable
     for cr in reg.rules:
         r = cr.rule
         if r.when is None:
@@ -859,7 +874,7 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
                 if srcs is not None:
                     # the whole entry, memoised across decisions (runtime._entry) by the values the
                     # conjunct can read: a copy of it is the check
-                    key_parts = [_const((r.id, j))] + ([_name("_p"), item_id] if per else []) + _value_key(srcs, per)
+                    key_parts = [_const((r.id, j))] + ([_name("_p"), item_id] if per else []) + _value_key(srcs, per, pre)
                     copy = ast.Call(ast.Attribute(_name("_e"), "copy", ast.Load()), [], [])
                     told = [_assign("_xk", ast.Tuple(key_parts, ast.Load())),
                             ast.Try([_assign("_e", ast.Call(ast.Attribute(_name("_XE"), "get", ast.Load()),
@@ -890,7 +905,7 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
     name = prog.fresh("_Y")
     # the rules for the whole transaction by id: their checks come out in `checked`'s order
     # (evaluate._check_order), so that a transaction without items needs no sort of them
-    body = _slot_inits(fn.tx_slots) + [stmt for _, b in sorted(tx_body, key=lambda x: x[0]) for stmt in b]
+    body = _slot_inits(fn.tx_slots) + _value_pairs(pre) + [stmt for _, b in sorted(tx_body, key=lambda x: x[0]) for stmt in b]
     if item_body:
         head = [_assign("_p", ast.BinOp(_const("items[%d]"), ast.Mod(), _name("_i"))),
                 _assign("_id", ast.Call(ast.Attribute(_name("item"), "get", ast.Load()), [_const("id")], []))]

@@ -491,7 +491,7 @@ def decide(ordered: list, entries: list, ctx: Ctx, tx_data: dict, as_of: _dt.dat
     same `ctx`): outcome, conflicts, questions, obligations, warnings."""
     binding = [e for e in entries if e["binding"] and e["outcome"] != "not_applicable"]
     if binding:
-        outcome = max((e["outcome"] for e in binding), key=lambda o: RANK[o])
+        outcome = max((e["outcome"] for e in binding), key=RANK.__getitem__)
         driven_by = [e["regime"] for e in binding if e["outcome"] == outcome]
     else:
         outcome, driven_by = "not_applicable", []
@@ -524,12 +524,15 @@ def decide(ordered: list, entries: list, ctx: Ctx, tx_data: dict, as_of: _dt.dat
     if outcome == "indeterminate":
         decision["at_least"] = max((e.get("at_least", e["outcome"]) for e in binding), key=RANK.get)
         decision["at_most"] = max((e.get("at_most", e["outcome"]) for e in binding), key=RANK.get)
-    from .questions import questions
+    if missing:          # questions are asked of missing facts only
+        from .questions import questions
 
-    decision["questions"] = questions(tx_data, [e for e in entries if e["binding"]])
-    advisory = questions(tx_data, [e for e in entries if not e["binding"]])
-    if advisory:
-        decision["advisory_questions"] = advisory
+        decision["questions"] = questions(tx_data, [e for e in entries if e["binding"]])
+        advisory = questions(tx_data, [e for e in entries if not e["binding"]])
+        if advisory:
+            decision["advisory_questions"] = advisory
+    else:
+        decision["questions"] = []
     for e in entries:
         del e["_needs"], e["_alone"]
     decision["obligations"] = _what_to_do(decision, entries)
