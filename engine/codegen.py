@@ -44,6 +44,7 @@ import bisect
 import datetime as _dt
 import types
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from . import ast as A
@@ -54,7 +55,7 @@ from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, _ch
 from .evaluate import evaluate as plain_evaluate
 from .runtime import UNKNOWN_ERRORS, facts_of
 from .explain import APPLIED, FastHints, recorded
-from .runtime import StrictMemo, _entry_strict, _whyx_strict
+from .runtime import StrictMemo, _entry_strict, _gstore_strict, _whyx_strict
 from .semantics import in_force, truth
 from .values import Node
 
@@ -119,8 +120,9 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
     program = _Program([], {}, sets)
     ns["_XM"] = {}            # the checks' memos across decisions, per epoch (runtime._whyx, _entry)
     ns["_XE"] = StrictMemo() if ev.strict else {}
+    ns["_XG"] = StrictMemo() if ev.strict else {}
     if ev.strict:
-        ns["_whyx"], ns["_entry"] = _whyx_strict, _entry_strict
+        ns["_whyx"], ns["_entry"], ns["_gstore"] = _whyx_strict, _entry_strict, _gstore_strict
     for name, c in code.code.items():
         ns[name] = types.FunctionType(c, ns, name)
     exceptions = program.exceptions
@@ -249,6 +251,9 @@ def _wrap_hit(program: _Program, real, statuses: dict, strict: bool, rec=None, D
         return v
 
     return cond
+
+
+_by_rule = itemgetter("rule")
 
 
 def _same(a, b) -> bool:
@@ -488,10 +493,12 @@ class FastEvaluator:
             if items:
                 out += exc
                 out.sort(key=_check_order)
-            else:              # the program's checks come in order (emit._entries_fn); exceptions' first
-                if len(exc) > 1:
-                    exc.sort(key=_check_order)
-                out = exc + out if exc else out
+            else:              # every check of the program is for the transaction: in order by rule id,
+                out.sort(key=_by_rule)          # the exceptions' before them (evaluate._check_order)
+                if exc:
+                    if len(exc) > 1:
+                        exc.sort(key=_check_order)
+                    out = exc + out
             entry["checked"] = out
         return entry
 

@@ -808,6 +808,35 @@ def _value_pair(v: str, root: ast.expr, key: str) -> list:
     return [ast.IfExp(test, ast.Call(ast.Attribute(_name(v), "hex", ast.Load()), [], []), _name(v)), _call("type", _name(v))]
 
 
+def _ungrouped(body: list) -> list:
+    """A rule generated for a group of one: without the group's test (`_gp` is None)."""
+    return [ast.Assign([_name("_gp", True)], _const(None)), ast.Assign([_name("_g0", True)], ast.List([], ast.Load())),
+            ast.Assign([_name("_gs", True)], ast.List([], ast.Load())), ast.Assign([_name("_gok", True)], _const(True))] + body
+
+
+def _group_stmts(srcs: tuple, rules: list, pre: dict) -> list:
+    """Rules for the whole transaction whose first conjuncts read the same facts: which of them
+    are false at that conjunct, and their checks, depend only on those facts' values; kept
+    across decisions in `_XG` (one epoch's) under them, copied per decision. The other rules of
+    the group (`_gp`) are asked as usual. Where a check cannot be told without the closures
+    (`_gok` false), nothing is kept. Checks come out by rule id within a group, not overall."""
+    key = ast.Tuple([_const(("group", rules[0][0]))] + _value_key(srcs, False, pre), ast.Load())
+    out = [_assign("_gk", key),
+           ast.Try([_assign("_g", ast.Call(ast.Attribute(_name("_XG"), "get", ast.Load()), [_name("_gk")], []))],
+                   [ast.ExceptHandler(_name("TypeError"), None, [_assign("_g", _const(None))])], [], []),
+           _assign("_g0", ast.List([], ast.Load())), _assign("_gs", ast.List([], ast.Load())), _assign("_gok", _const(True)),
+           ast.If(_is(_name("_g"), _const(None), negate=True),
+                  [ast.Expr(ast.Call(ast.Attribute(_name("out"), "extend", ast.Load()),
+                                     [_call("map", _name("_copy"), ast.Subscript(_name("_g"), _const(0), ast.Load()))], [])),
+                   _assign("_gp", ast.Subscript(_name("_g"), _const(1), ast.Load()))],
+                  [_assign("_gp", _const(None))])]
+    for _, body in rules:
+        out.extend(body)
+    out.append(ast.If(ast.BoolOp(ast.And(), [_is(_name("_gp"), _const(None)), _name("_gok")]),
+                      [ast.Expr(_call("_gstore", _name("_XG"), _name("_gk"), _name("_g0"), _name("_gs")))], []))
+    return out
+
+
 def _value_pairs(pre: dict) -> list:
     """The assignments of `_value_key`'s pairs of the transaction, at the top of the function."""
     return [_assign(name, ast.Tuple(_value_pair("_xv", _name("tx"), key), ast.Load())) for key, name in pre.items()]
@@ -815,7 +844,7 @@ def _value_pairs(pre: dict) -> list:
 
 def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
     """`entries(tx, items, DATE, M, seen, said, out, slow)`: the checks behind a "no" (those of
-    the rules for the whole transaction first, in the order of their ids), what
+    the rules for the whole transaction first, not sorted), what
     `explain.Explainer.why_not` finds for every top-level rule at every item (or once), built by
     the program with the two-valued answers: nothing when a classification guard is false or no
     conjunct is; for the first false conjunct, the check entry, its facts from the conjunct's
@@ -830,6 +859,7 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
     item_body: list = []
     M = _name("M")
     pre: dict = {}            # a fact of the transaction in memo keys -> its (value, type) variable
+    groups: dict = {}         # read_sources of a first conjunct -> [(rule id, statements)] (_group_stmts)
     for cr in reg.rules:
         r = cr.rule
         if r.when is None:
@@ -853,6 +883,11 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
         if guards:
             tests = [cg.ex.truth(cs[j], cg.scope()) for j in guards]
             chain = [ast.If(tests[0] if len(tests) == 1 else ast.BoolOp(ast.And(), tests), chain, [])]
+        group = None
+        if not per and not guards and recs and recs[0] is not None:
+            g_srcs = read_sources(prog, p, cs[0], False)
+            if g_srcs and all(root == 0 and len(keys) == 1 for root, keys in g_srcs):
+                group = g_srcs
         body = [_assign("_j", _const(-1)), _try_unknown(chain, [_assign("_j", _const(None))])]
         act: list = [slow(None)]
         for j in reversed([j for j in range(len(cs)) if j not in guards]):
@@ -885,6 +920,9 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
                                                         _const((r.id, r.cite or "", r.title, r.outcome)), item_id,
                                                         *why_args))], []),
                             ast.If(_is(_name("_e"), _const(None)), [slow(j)], add[:-1] + [_append("out", copy)])]
+                    if group is not None and j == 0:      # the group's memo keeps it (see below)
+                        told[-1].body.append(_assign("_gok", _const(False)))
+                        told[-1].orelse.append(_append("_g0", _name("_e")))
                 else:
                     told = [_assign("_w", ast.Call(ast.Attribute(M, "get", ast.Load()), [k], [])),
                             ast.If(_is(_name("_w"), _const(None)), [_assign("_w", _call("_why", *why_args))], []),
@@ -895,16 +933,29 @@ def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
         body.append(ast.If(ast.Compare(_name("_j"), [ast.NotEq()], [_const(-1)]), act, []))
         seen = ast.BoolOp(ast.Or(), [_not(_name("seen")),
                                      ast.Compare(ast.Tuple([_const(r.id), item_id], ast.Load()), [ast.NotIn()], [_name("seen")])])
-        body = [ast.If(seen, body, [])]
+        if group is not None:      # not false at its first conjunct: asked again in every decision
+            gs = _append("_gs", _const(r.id))
+            body.append(ast.If(ast.Compare(_name("_j"), [ast.NotEq()], [_const(0)]), [gs], []))
+            body = [ast.If(seen, body, [gs])]
+            body = [ast.If(ast.BoolOp(ast.Or(), [_is(_name("_gp"), _const(None)),
+                                                 ast.Compare(_const(r.id), [ast.In()], [_name("_gp")])]), body, [])]
+        else:
+            body = [ast.If(seen, body, [])]
         if r.start is not None or r.end is not None:     # dated: only in the epochs it is in force
             body = [ast.If(_name(prog.in_force_ref(r)), body, [])]
         if per:
             item_body.extend(body)
+        elif group is not None:
+            groups.setdefault(group, []).append((r.id, body))
         else:
             tx_body.append((r.id, body))
+    for srcs, rules in groups.items():
+        rules.sort(key=lambda x: x[0])
+        if len(rules) < 2:
+            tx_body.extend((rid, _ungrouped(b)) for rid, b in rules)
+            continue
+        tx_body.append((rules[0][0], _group_stmts(srcs, rules, pre)))
     name = prog.fresh("_Y")
-    # the rules for the whole transaction by id: their checks come out in `checked`'s order
-    # (evaluate._check_order), so that a transaction without items needs no sort of them
     body = _slot_inits(fn.tx_slots) + _value_pairs(pre) + [stmt for _, b in sorted(tx_body, key=lambda x: x[0]) for stmt in b]
     if item_body:
         head = [_assign("_p", ast.BinOp(_const("items[%d]"), ast.Mod(), _name("_i"))),

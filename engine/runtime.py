@@ -539,6 +539,29 @@ def _entry_strict(X, xk, head, item_id, M, key, text, free, rec, tx, DATE, item,
     return e
 
 
+def _gstore(X, key, g0: list, gs: list) -> None:
+    """Keep a group's checks (emit._group_stmts): the entries of the rules false at their first
+    conjunct, and the other rules, which every decision asks again."""
+    try:
+        if len(X) >= _XM_SIZE:
+            X.clear()
+        X[key] = (tuple(g0), frozenset(gs))
+    except TypeError:
+        pass
+
+
+def _gstore_strict(X, key, g0: list, gs: list) -> None:
+    """`_gstore` for tests: what a group keeps must be what it finds now, keys in order."""
+    try:
+        old = dict.get(X, key)
+    except TypeError:
+        old = None
+    if old is not None and (old[1] != frozenset(gs) or list(old[0]) != g0
+                            or [list(e) + list(e["facts"]) for e in old[0]] != [list(e) + list(e["facts"]) for e in g0]):
+        raise AssertionError(f"memoised group {old!r}, found now {(g0, gs)!r} (key {key!r})")
+    _gstore(X, key, g0, gs)
+
+
 HELPERS = {
     "_truth": _truth, "_eq": _eq, "_ne": _ne, "_ord": _ord, "_arith": _arith, "_member": _member,
     "_member_slow": _member_slow, "_starts": _starts, "_known": _known, "_known_value": _known_value,
@@ -546,6 +569,6 @@ HELPERS = {
     "_q_sum": _q_sum, "_UNK": _UNK, "_U": _U, "_NUMT": _NUMT, "_Unknown": _Unknown,
     "_rd": _rd, "_rcomponents_of": _rcomponents_of, "_rq_any": _rq_any, "_rq_all": _rq_all,
     "_rq_sum": _rq_sum, "_rmember": _rmember, "_rknown": _rknown,
-    "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_vk": _vk, "_whyx": _whyx, "_entry": _entry, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
+    "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_vk": _vk, "_whyx": _whyx, "_entry": _entry, "_gstore": _gstore, "_copy": dict.copy, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
 }
 

@@ -598,3 +598,29 @@ def test_facts_equal_in_python_but_not_in_json_are_told_apart():
                 want = json.dumps(evaluate(ps.regimes, tx, day, ps.digest))
                 assert json.dumps(ev.evaluate(tx, day, ps.digest)) == want, (key, v)
     assert ev.fallbacks == 0
+
+
+@pytest.mark.parametrize("root", [None, BENCH_RULESET], ids=["bundled", "benchmark"])
+def test_memoised_checks_answer_as_the_closures(root):
+    """Strict mode records every check again (its memos never answer, they are compared); this
+    is the memos answering, as in production: every golden case decided twice by one evaluator
+    (the second time from what the first kept), each the closures' decision byte for byte."""
+    ps = _policyset(root)
+    ev = FastEvaluator(ps.regimes, frozenset(facts.schema("transaction", ps.schema_folder)["properties"]))
+    ev.prepare()
+    cases, _ = C.load_cases(ps)
+    txs = []
+    for case in cases:
+        if case.error is not None:
+            continue
+        try:
+            tx = facts.from_data(case.transaction, case.file, folder=ps.schema_folder)
+        except Exception:
+            continue
+        txs.append((tx.data, _dt.date.fromisoformat(case.spec["as_of"]) if case.spec.get("as_of") else tx.date))
+    assert txs
+    for _ in range(2):
+        for data, as_of in txs:
+            want = json.dumps(evaluate(ps.regimes, data, as_of, ps.digest), default=str)
+            assert json.dumps(ev.evaluate(data, as_of, ps.digest), default=str) == want, data.get("id")
+    assert ev.fallbacks == 0
