@@ -447,7 +447,7 @@ class FastEvaluator:
             else:
                 raw, path = items[i], f"items[{i}]"
                 item_id = raw.get("id")
-            rec = recs.get(cr.id)
+            rec = recs.get(r.id)
             if rec is None:
                 return None
             R: list = []
@@ -460,14 +460,15 @@ class FastEvaluator:
             if v is not True:
                 return None
             findings.append(_finding(r, item_id, facts_of(R)))
-            seen.add((cr.id, item_id))
+            seen.add((r.id, item_id))
             if RANK[r.outcome] > RANK[definite]:
                 definite = r.outcome
             if cr.exceptions:
                 with_exceptions.append((cr, i, item_id))
         h = reg.policy.header
-        findings.sort(key=_finding_order)
-        entry = {"regime": reg.id, "title": h.title, "binding": h.binding, "version": h.version, "outcome": definite,
+        if len(findings) > 1:
+            findings.sort(key=_finding_order)
+        entry = {"regime": h.regime, "title": h.title, "binding": h.binding, "version": h.version, "outcome": definite,
                  "findings": findings, "missing": [], "_needs": {}, "_alone": set()}
         if definite == "indeterminate":
             entry["at_least"] = entry["at_most"] = definite
