@@ -49,13 +49,12 @@ from typing import TYPE_CHECKING
 
 from . import ast as A
 from .compile import Compiler, Ctx
-from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, _check_order, _finding, _finding_order,
-                       _found_checks, _obligations, decide, evaluate_regime, exception_checks, regime_order,
+from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, check_order, make_finding, finding_order,
+                       found_checks, obligations_of, decide, evaluate_regime, exception_checks, regime_order,
                        resolve_rule, scope_findings)
 from .evaluate import evaluate as plain_evaluate
-from .runtime import UNKNOWN_ERRORS, facts_of
 from .explain import APPLIED, FastHints, recorded
-from .runtime import StrictMemo, _entry_strict, _gstore_strict, _whyx_strict
+from .runtime import STRICT_HELPERS, UNKNOWN_ERRORS, StrictMemo, facts_of, value_key
 from .semantics import in_force, truth
 from .values import Node
 
@@ -91,8 +90,10 @@ class _RegimePlan:
     why: dict = field(default_factory=dict)            # rule id -> fast functions of its conjuncts (explain.py)
     rec_why: dict = field(default_factory=dict)        # rule id -> recording functions of its conjuncts
     rec_applies: list = field(default_factory=list)    # recording functions of `applies`
-    entries: object = None                             # emit._entries_fn: the checks behind a "no"
+    entries: object = None                             # emit_checks.entries_fn: the checks behind a "no"
     static: object = None           # the regime for `evaluate.decide` (its conflicts wrapped) and when not in force
+    sources: list = field(default_factory=list)   # per k: emit_checks.read_sources of its condition, of its exceptions'
+    memo: dict = field(default_factory=dict)      # `_direct`'s across decisions: facts and checks by the values read
 
 
 @dataclass
@@ -122,7 +123,7 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
     ns["_XE"] = StrictMemo() if ev.strict else {}
     ns["_XG"] = StrictMemo() if ev.strict else {}
     if ev.strict:
-        ns["_whyx"], ns["_entry"], ns["_gstore"] = _whyx_strict, _entry_strict, _gstore_strict
+        ns.update(STRICT_HELPERS)
     for name, c in code.code.items():
         ns[name] = types.FunctionType(c, ns, name)
     exceptions = program.exceptions
@@ -147,6 +148,7 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
         plan.rec_why = {rid: [ns[f] for f in names] for rid, names in rc.rec_why.items()}
         plan.rec_applies = [ns[f] for f in rc.rec_applies]
         plan.entries = ns[rc.entries] if rc.entries else None
+        plan.sources = [rc.sources.get(rid, (None, None)) for rid in plan.ids]
         program.recorders.update((rid, ns[f]) for rid, f in rc.rec_rules.items() if f is not None)
         plan.applies = [ns[f] for f in rc.applies]
         plan.w_applies = [(a, _wrap_applies(ev, program, fn, ns[f])) for (a, fn), f in zip(reg.applies, rc.applies)]
@@ -254,6 +256,7 @@ def _wrap_hit(program: _Program, real, statuses: dict, strict: bool, rec=None, D
 
 
 _by_rule = itemgetter("rule")
+_MEMO_SIZE = 1 << 16        # entries of a plan's memo (`_direct`) before it starts again
 
 
 def _same(a, b) -> bool:
@@ -319,9 +322,10 @@ class FastEvaluator:
     def _generate(self):
         # imported here, not at the top: a start that decides a few transactions never needs them
         from .emit import generate
+        from .emit_checks import entries_fn
         from .emit_reads import Recorder
 
-        return generate(self._comp, self.fact_roots, self._ordered, Recorder)
+        return generate(self._comp, self.fact_roots, self._ordered, Recorder, entries_fn)
 
     def prepare(self) -> int:
         """Compile the program of every epoch now instead of on first use; returns how many."""
@@ -434,7 +438,9 @@ class FastEvaluator:
                         return None    # an exception that may hold: default logic decides
             fire.append((k, i))
         fire.sort()
-        rules, recs, M = plan.rules, prog.recorders, ctx.cache
+        rules, recs, M, memo, sources, strict = plan.rules, prog.recorders, ctx.cache, plan.memo, plan.sources, self.strict
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
         findings: list = []
         seen: set = set()
         with_exceptions: list = []
@@ -447,19 +453,38 @@ class FastEvaluator:
             else:
                 raw, path = items[i], f"items[{i}]"
                 item_id = raw.get("id")
-            rec = recs.get(r.id)
-            if rec is None:
-                return None
-            R: list = []
-            try:
-                v = rec(tx, DATE, R, M, raw, path)
-            except Exception as e:
-                if self.strict and not isinstance(e, UNKNOWN_ERRORS):
-                    raise
-                return None
-            if v is not True:
-                return None
-            findings.append(_finding(r, item_id, facts_of(R)))
+            # `because`: what its condition read, a function of the values it can read (kept in
+            # `memo` by them; strict mode records it again and compares)
+            src = sources[k][0]
+            key = because = None
+            if src is not None:
+                try:
+                    key = (k, path, value_key(tx, raw, DATE, src))
+                    because = memo.get(key)
+                except TypeError:
+                    key = None
+            if because is None or strict:
+                rec = recs.get(r.id)
+                if rec is None:
+                    return None
+                R: list = []
+                try:
+                    v = rec(tx, DATE, R, M, raw, path)
+                except Exception as e:
+                    if strict and not isinstance(e, UNKNOWN_ERRORS):
+                        raise
+                    return None
+                if v is not True:
+                    return None
+                fresh = facts_of(R)
+                if because is not None and not _same(because, fresh):
+                    raise AssertionError(f"{r.id}: memoised because {because!r}, recorded now {fresh!r}")
+                because = fresh
+                if key is not None:
+                    memo[key] = because.copy()
+            else:
+                because = because.copy()
+            findings.append(make_finding(r, item_id, because))
             seen.add((r.id, item_id))
             if RANK[r.outcome] > RANK[definite]:
                 definite = r.outcome
@@ -467,7 +492,7 @@ class FastEvaluator:
                 with_exceptions.append((cr, i, item_id))
         h = reg.policy.header
         if len(findings) > 1:
-            findings.sort(key=_finding_order)
+            findings.sort(key=finding_order)
         entry = {"regime": h.regime, "title": h.title, "binding": h.binding, "version": h.version, "outcome": definite,
                  "findings": findings, "missing": [], "_needs": {}, "_alone": set()}
         if definite == "indeterminate":
@@ -477,7 +502,7 @@ class FastEvaluator:
             if kinds and None not in kinds:
                 entry["denial_kind"] = min(kinds, key=A.DENIAL_KINDS.index)
         if reg.policy.obligations:
-            entry["obligations"] = _obligations(reg, findings)
+            entry["obligations"] = obligations_of(reg, findings)
         if explain:
             if reg.explainer is None:
                 entry["checked"] = []
@@ -486,19 +511,37 @@ class FastEvaluator:
                 return None
             fast = FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict, plan.entries)
             item_envs = [({"item": Node(f"items[{i}]", it)}, it.get("id")) for i, it in enumerate(items)]
-            out = _found_checks(reg, ctx, item_envs, seen, fast)
+            out = found_checks(reg, ctx, item_envs, seen, fast)
             exc: list = []
-            if with_exceptions:
-                exception_checks(reg, ctx, ctx.as_of, [(cr, item_envs[i][0] if i >= 0 else {}, item_id)
-                                                       for cr, i, item_id in with_exceptions], exc, fast)
+            for cr, i, item_id in with_exceptions:
+                # its exceptions' checks: a function of the values they can read (kept in `memo`)
+                k = plan.index[cr.rule.id]
+                src = sources[k][1]
+                key = got = None
+                if src is not None:
+                    try:
+                        key = ("exceptions", k, i, item_id, value_key(tx, items[i] if i >= 0 else None, DATE, src))
+                        got = memo.get(key)
+                    except TypeError:
+                        key = None
+                if got is None or strict:
+                    mine: list = []
+                    exception_checks(reg, ctx, ctx.as_of, [(cr, item_envs[i][0] if i >= 0 else {}, item_id)], mine, fast)
+                    if got is not None and not _same(list(got), mine):
+                        raise AssertionError(f"{cr.rule.id}: memoised exception checks {got!r}, found now {mine!r}")
+                    if key is not None:
+                        memo[key] = tuple(c.copy() for c in mine)
+                    exc += mine
+                else:
+                    exc += [c.copy() for c in got]
             if items:
                 out += exc
-                out.sort(key=_check_order)
+                out.sort(key=check_order)
             else:              # every check of the program is for the transaction: in order by rule id,
-                out.sort(key=_by_rule)          # the exceptions' before them (evaluate._check_order)
+                out.sort(key=_by_rule)          # the exceptions' before them (evaluate.check_order)
                 if exc:
                     if len(exc) > 1:
-                        exc.sort(key=_check_order)
+                        exc.sort(key=check_order)
                     out = exc + out
             entry["checked"] = out
         return entry

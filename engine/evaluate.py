@@ -112,7 +112,7 @@ def _stricter(a: str, b: str) -> str:
     return a if RANK[a] >= RANK[b] else b
 
 
-def _finding(rule: A.Rule, item_id, because: dict) -> dict:
+def make_finding(rule: A.Rule, item_id, because: dict) -> dict:
     f = {
         "rule": rule.id,
         "outcome": rule.outcome,
@@ -165,7 +165,7 @@ def resolve_rule(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result
             missing |= r.missing
     else:
         effective = cr.rule.outcome
-        findings = [_finding(cr.rule, item_id, facts_of(reads))] if v is True else []
+        findings = [make_finding(cr.rule, item_id, facts_of(reads))] if v is True else []
     potential = effective
     for r in doubtful:
         missing |= r.missing  # an exception that could not be checked, or could make it stricter
@@ -311,7 +311,7 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
         if definite != "prohibited":
             outcome = "indeterminate"
     entry["outcome"] = outcome
-    entry["findings"] = sorted(findings, key=_finding_order)
+    entry["findings"] = sorted(findings, key=finding_order)
     entry["missing"] = sorted(missing)
     if outcome == "indeterminate":
         entry["at_least"] = definite if applies is True else "not_applicable"
@@ -321,13 +321,13 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
         if kinds and None not in kinds:      # the strictest: a ban outweighs a policy of denial
             entry["denial_kind"] = min(kinds, key=A.DENIAL_KINDS.index)
     if p.obligations:
-        entry["obligations"] = _obligations(reg, entry["findings"])
+        entry["obligations"] = obligations_of(reg, entry["findings"])
     if explain:
         entry["checked"] = _checked(reg, ctx, day, item_envs, tx_env, seen, fired)
     return entry
 
 
-def _obligations(reg: CompiledRegime, findings: list) -> list:
+def obligations_of(reg: CompiledRegime, findings: list) -> list:
     """The duties the standing findings bring (an exception that defeats a rule brings its own
     instead: default logic), one entry per obligation with the rules and items that need it."""
     declared = {o.id: o for o in reg.policy.obligations}
@@ -366,16 +366,16 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
     if fast is not None and fast.entries is not None:
         # the compiled evaluator answers every rule's conjuncts in one call: only the rules it
         # found false are visited, the closures only where it met an unknown
-        out = _found_checks(reg, ctx, item_envs, seen, fast)
+        out = found_checks(reg, ctx, item_envs, seen, fast)
         if fast.strict:           # tests: the closures alone must find the same
             slow = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, None)
-            mine, theirs = sorted(out, key=_check_order), sorted(slow, key=_check_order)
+            mine, theirs = sorted(out, key=check_order), sorted(slow, key=check_order)
             if mine != theirs or [list(c) for c in mine] != [list(c) for c in theirs]:   # keys in order too
                 raise AssertionError(f"{reg.id}: compiled checks {out!r}, closures {slow!r}")
     else:
         out = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, fast)
     exception_checks(reg, ctx, day, fired, out, fast)
-    out.sort(key=_check_order)
+    out.sort(key=check_order)
     return out
 
 
@@ -396,7 +396,7 @@ def exception_checks(reg: CompiledRegime, ctx: Ctx, day, fired: list, out: list,
                             "failed": why["failed"], "facts": why["facts"]})
 
 
-def _check_order(c: dict):
+def check_order(c: dict):
     return (c.get("exception_to") is None, c["item"] or "", c["rule"])
 
 
@@ -425,8 +425,8 @@ def _rule_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: se
     return out
 
 
-def _found_checks(reg: CompiledRegime, ctx: Ctx, item_envs, seen: set, fast) -> list:
-    """`_rule_checks` from the compiled program (emit._entries_fn): the same entries, in the same
+def found_checks(reg: CompiledRegime, ctx: Ctx, item_envs, seen: set, fast) -> list:
+    """`_rule_checks` from the compiled program (emit_checks.entries_fn): the same entries, in the same
     order, visiting only the rules that have a false (or unknown) condition; the program builds
     them itself where it can and calls `one` for any other. A false condition already explained
     in this decision (the same words at the same item) is not worked out again."""
@@ -465,7 +465,7 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, item_envs, seen: set, fast) -> 
     return out
 
 
-def _finding_order(f: dict):
+def finding_order(f: dict):
     return (-RANK.get(f["outcome"], 0), f["item"] or "", f["rule"])
 
 

@@ -16,7 +16,7 @@ from .semantics import arith, compare
 from .semantics import starts as _starts_3v
 from .values import Coll, SetValue, norm
 
-__all__ = ["HELPERS", "PathColl", "UNKNOWN_ERRORS"]
+__all__ = ["HELPERS", "STRICT_HELPERS", "PathColl", "StrictMemo", "UNKNOWN_ERRORS", "value_key"]
 
 
 class _Unknown(Exception):
@@ -439,8 +439,8 @@ def _why(M: dict, key, text: str, free: bool, rec, tx, DATE, item, item_p):
 _BRK = object()          # in a memo key: the path stopped at a value that is not a mapping
 
 
-def _vk(tx, item, DATE, sources):
-    """The values a condition can read (`emit.read_sources`), as a key: each with its type (1,
+def value_key(tx, item, DATE, sources):
+    """The values a condition can read (`emit_checks.read_sources`), as a key: each with its type (1,
     1.0 and True are equal in Python, not in JSON; a float by its hex, so -0.0 is not 0.0), a
     list as a tuple of the same. Raises TypeError where a value cannot be a key (a mapping)."""
     out = []
@@ -562,6 +562,9 @@ def _gstore_strict(X, key, g0: list, gs: list) -> None:
     _gstore(X, key, g0, gs)
 
 
+STRICT_HELPERS = {"_whyx": _whyx_strict, "_entry": _entry_strict, "_gstore": _gstore_strict}
+"""The memos' helpers in strict mode (tests): each answer of a memo is compared with a fresh one."""
+
 HELPERS = {
     "_truth": _truth, "_eq": _eq, "_ne": _ne, "_ord": _ord, "_arith": _arith, "_member": _member,
     "_member_slow": _member_slow, "_starts": _starts, "_known": _known, "_known_value": _known_value,
@@ -569,6 +572,7 @@ HELPERS = {
     "_q_sum": _q_sum, "_UNK": _UNK, "_U": _U, "_NUMT": _NUMT, "_Unknown": _Unknown,
     "_rd": _rd, "_rcomponents_of": _rcomponents_of, "_rq_any": _rq_any, "_rq_all": _rq_all,
     "_rq_sum": _rq_sum, "_rmember": _rmember, "_rknown": _rknown,
-    "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_vk": _vk, "_whyx": _whyx, "_entry": _entry, "_gstore": _gstore, "_copy": dict.copy, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
+    "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
+    "_vk": value_key, "_whyx": _whyx, "_entry": _entry, "_gstore": _gstore, "_copy": dict.copy,
 }
 
