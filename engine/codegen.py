@@ -54,7 +54,7 @@ from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, che
                        resolve_rule, scope_findings)
 from .evaluate import evaluate as plain_evaluate
 from .explain import APPLIED, FastHints, recorded
-from .runtime import STRICT_HELPERS, UNKNOWN_ERRORS, StrictMemo, facts_of, value_key
+from .runtime import STRICT_HELPERS, UNKNOWN_ERRORS, StrictMemo, facts_of
 from .semantics import in_force, truth
 from .values import Node
 
@@ -92,8 +92,6 @@ class _RegimePlan:
     rec_applies: list = field(default_factory=list)    # recording functions of `applies`
     entries: object = None                             # emit_checks.entries_fn: the checks behind a "no"
     static: object = None           # the regime for `evaluate.decide` (its conflicts wrapped) and when not in force
-    sources: list = field(default_factory=list)   # per k: emit_checks.read_sources of its condition, of its exceptions'
-    memo: dict = field(default_factory=dict)      # `_direct`'s across decisions: facts and checks by the values read
 
 
 @dataclass
@@ -148,7 +146,6 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
         plan.rec_why = {rid: [ns[f] for f in names] for rid, names in rc.rec_why.items()}
         plan.rec_applies = [ns[f] for f in rc.rec_applies]
         plan.entries = ns[rc.entries] if rc.entries else None
-        plan.sources = [rc.sources.get(rid, (None, None)) for rid in plan.ids]
         program.recorders.update((rid, ns[f]) for rid, f in rc.rec_rules.items() if f is not None)
         plan.applies = [ns[f] for f in rc.applies]
         plan.w_applies = [(a, _wrap_applies(ev, program, fn, ns[f])) for (a, fn), f in zip(reg.applies, rc.applies)]
@@ -256,7 +253,6 @@ def _wrap_hit(program: _Program, real, statuses: dict, strict: bool, rec=None, D
 
 
 _by_rule = itemgetter("rule")
-_MEMO_SIZE = 1 << 16        # entries of a plan's memo (`_direct`) before it starts again
 
 
 def _same(a, b) -> bool:
@@ -438,9 +434,7 @@ class FastEvaluator:
                         return None    # an exception that may hold: default logic decides
             fire.append((k, i))
         fire.sort()
-        rules, recs, M, memo, sources, strict = plan.rules, prog.recorders, ctx.cache, plan.memo, plan.sources, self.strict
-        if len(memo) >= _MEMO_SIZE:
-            memo.clear()
+        rules, recs, M, strict = plan.rules, prog.recorders, ctx.cache, self.strict
         findings: list = []
         seen: set = set()
         with_exceptions: list = []
@@ -453,37 +447,19 @@ class FastEvaluator:
             else:
                 raw, path = items[i], f"items[{i}]"
                 item_id = raw.get("id")
-            # `because`: what its condition read, a function of the values it can read (kept in
-            # `memo` by them; strict mode records it again and compares)
-            src = sources[k][0]
-            key = because = None
-            if src is not None:
-                try:
-                    key = (k, path, value_key(tx, raw, DATE, src))
-                    because = memo.get(key)
-                except TypeError:
-                    key = None
-            if because is None or strict:
-                rec = recs.get(r.id)
-                if rec is None:
-                    return None
-                R: list = []
-                try:
-                    v = rec(tx, DATE, R, M, raw, path)
-                except Exception as e:
-                    if strict and not isinstance(e, UNKNOWN_ERRORS):
-                        raise
-                    return None
-                if v is not True:
-                    return None
-                fresh = facts_of(R)
-                if because is not None and not _same(because, fresh):
-                    raise AssertionError(f"{r.id}: memoised because {because!r}, recorded now {fresh!r}")
-                because = fresh
-                if key is not None:
-                    memo[key] = because.copy()
-            else:
-                because = because.copy()
+            rec = recs.get(r.id)
+            if rec is None:
+                return None
+            R: list = []
+            try:
+                v = rec(tx, DATE, R, M, raw, path)
+            except Exception as e:
+                if strict and not isinstance(e, UNKNOWN_ERRORS):
+                    raise
+                return None
+            if v is not True:
+                return None
+            because = facts_of(R)
             findings.append(make_finding(r, item_id, because))
             seen.add((r.id, item_id))
             if RANK[r.outcome] > RANK[definite]:
@@ -513,27 +489,9 @@ class FastEvaluator:
             item_envs = [({"item": Node(f"items[{i}]", it)}, it.get("id")) for i, it in enumerate(items)]
             out = found_checks(reg, ctx, item_envs, seen, fast)
             exc: list = []
-            for cr, i, item_id in with_exceptions:
-                # its exceptions' checks: a function of the values they can read (kept in `memo`)
-                k = plan.index[cr.rule.id]
-                src = sources[k][1]
-                key = got = None
-                if src is not None:
-                    try:
-                        key = ("exceptions", k, i, item_id, value_key(tx, items[i] if i >= 0 else None, DATE, src))
-                        got = memo.get(key)
-                    except TypeError:
-                        key = None
-                if got is None or strict:
-                    mine: list = []
-                    exception_checks(reg, ctx, ctx.as_of, [(cr, item_envs[i][0] if i >= 0 else {}, item_id)], mine, fast)
-                    if got is not None and not _same(list(got), mine):
-                        raise AssertionError(f"{cr.rule.id}: memoised exception checks {got!r}, found now {mine!r}")
-                    if key is not None:
-                        memo[key] = tuple(c.copy() for c in mine)
-                    exc += mine
-                else:
-                    exc += [c.copy() for c in got]
+            if with_exceptions:
+                exception_checks(reg, ctx, ctx.as_of, [(cr, item_envs[i][0] if i >= 0 else {}, item_id)
+                                                       for cr, i, item_id in with_exceptions], exc, fast)
             if items:
                 out += exc
                 out.sort(key=check_order)

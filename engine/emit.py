@@ -692,8 +692,6 @@ class _RegimeCode:
     why: dict = field(default_factory=dict)        # rule id -> [(tx, DATE, item) -> status, one per conjunct]
     # recording functions (emit_reads.py): (tx, DATE, R[, item, item_p]) -> bool, appending the reads
     rec_rules: dict = field(default_factory=dict)  # rule id (and exceptions) -> its whole condition
-    # read_sources of each top-level rule's condition (None: not known), and of its exceptions' together
-    sources: dict = field(default_factory=dict)    # rule id -> (of its condition, of its exceptions')
     rec_why: dict = field(default_factory=dict)    # rule id -> one per conjunct
     rec_applies: list = field(default_factory=list)
     entries: str | None = None                     # see emit_checks.entries_fn
@@ -763,12 +761,6 @@ def generate(comp: Compiler, fact_roots: frozenset, ordered: list, recorder, che
             rc.why[cr.id] = names
             rc.rec_why[cr.id] = [rec.condition(p, c, cr.per_item) for c in _conjuncts(cr.rule.when)]
             rc.rec_rules[cr.id] = rec.condition(p, cr.rule.when, cr.per_item)
-            own = rec.sources(p, cr.rule.when, cr.per_item) if cr.rule.when is not None else None
-            excs: tuple | None = ()
-            for x in cr.exceptions:       # what the checks of its exceptions can read (explain.why_not)
-                got = rec.sources(p, x.rule.when, True) if x.rule.when is not None else ()
-                excs = None if got is None or excs is None else excs + tuple(g for g in got if g not in excs)
-            rc.sources[cr.id] = (own, excs)
         if reg.explainer is not None and checks is not None:
             rc.entries = checks(prog, reg, rc.rec_why)
         stack = [x for cr in reg.rules for x in cr.exceptions]

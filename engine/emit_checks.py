@@ -217,7 +217,8 @@ def entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
                     add.insert(0, ast.Expr(ast.Call(ast.Attribute(_name("said"), "add", ast.Load()), [_const(r.id)], [])))
                 why_args = [M, k, _const(text), _const(free), _name(recs[j]), _name("tx"), _name("DATE"),
                             _name("item") if per else _const(None), _name("_p") if per else _const(None)]
-                srcs = read_sources(prog, p, cs[j], per)
+                # per item, not memoised: keys of an item's path and id rarely come back in a batch
+                srcs = None if per else read_sources(prog, p, cs[j], per)
                 if srcs is not None:
                     # the whole entry, memoised across decisions (runtime._entry) by the values the
                     # conjunct can read: a copy of it is the check

@@ -21,7 +21,6 @@ import ast
 
 from . import ast as A
 from .emit import ExprGen, FnState, GenScope, ProgramBuilder, call_node, const_node, name_node
-from .emit_checks import read_sources
 
 __all__ = ["Recorder"]
 
@@ -183,11 +182,6 @@ class Recorder:
         self.ex = _RecExpr(prog, self)
         self._defines: dict = {}
         self._conds: dict = {}
-
-    def sources(self, policy: A.Policy, cond, item: bool):
-        """What `cond` can read, found statically (emit_checks.read_sources): the key of the
-        memos of a finding's facts and of exceptions' checks (codegen._direct)."""
-        return read_sources(self.prog, policy, cond, item)
 
     def define(self, owner: A.Policy, decl: A.Define) -> str:
         key = (owner.regime, decl.name)
