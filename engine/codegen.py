@@ -117,8 +117,7 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
     sets = {("set",) + key: sv for key, sv in resolved.items()}
     sets[_PRIMED] = True
     program = _Program([], {}, sets)
-    ns["_XM"] = {}            # the checks' memos across decisions, per epoch (runtime._whyx, _entry)
-    ns["_XE"] = StrictMemo() if ev.strict else {}
+    ns["_XE"] = StrictMemo() if ev.strict else {}     # the checks' memos across decisions, per epoch
     ns["_XG"] = StrictMemo() if ev.strict else {}
     if ev.strict:
         ns.update(STRICT_HELPERS)

@@ -33,7 +33,7 @@ def read_sources(prog: ProgramBuilder, policy: A.Policy, e, item: bool):
     """Every fact a condition can read, found statically: a tuple of (root, keys) with root 0
     (the transaction), 1 (`item`) or 2 (`date`); None where that cannot be said (a quantifier,
     `outcome()`, a definition called with an expression). What a condition records is then a
-    function of the values at those paths (on one epoch's sets): the key of `runtime._whyx`'s
+    function of the values at those paths (on one epoch's sets): the key of `runtime._entry`'s
     memo across decisions."""
     out: dict = {}
 

@@ -465,36 +465,6 @@ def value_key(tx, item, DATE, sources):
 _XM_SIZE = 1 << 16       # entries kept by one epoch's memo before it starts again
 
 
-def _whyx(X, vk, M, key, text, free, rec, tx, DATE, item, item_p):
-    """`_why`, memoised across decisions in X (one epoch's) under `vk`: the conjunct's key and the
-    values it can read, which decide what it records. Entries are shared, never changed."""
-    try:
-        w = X.get(vk)
-    except TypeError:        # a value that cannot be a key: no memo
-        return _why(M, key, text, free, rec, tx, DATE, item, item_p)
-    if w is None:
-        w = _why(M, key, text, free, rec, tx, DATE, item, item_p)
-        if w is not None:
-            if len(X) >= _XM_SIZE:
-                X.clear()
-            X[vk] = w
-        return w
-    M[key] = w
-    return w
-
-
-def _whyx_strict(X, vk, M, key, text, free, rec, tx, DATE, item, item_p):
-    """`_whyx` for tests: a remembered entry must be what the recording gives now, keys in order."""
-    try:
-        w = X.get(vk)
-    except TypeError:
-        w = None
-    fresh = _why(M, key, text, free, rec, tx, DATE, item, item_p)
-    if w is not None and (fresh != w or list(fresh["facts"]) != list(w["facts"])):
-        raise AssertionError(f"memoised check {w!r}, recorded now {fresh!r} (key {vk!r})")
-    return _whyx(X, vk, M, key, text, free, rec, tx, DATE, item, item_p)
-
-
 def _entry(X, xk, head, item_id, M, key, text, free, rec, tx, DATE, item, item_p):
     """A rule's check whose conjunct `key` is false, its facts recorded (`_why`, or the decision's
     memo M), kept in X (one epoch's) under `xk`: the rule, the conjunct, the item's path and id,
@@ -562,7 +532,7 @@ def _gstore_strict(X, key, g0: list, gs: list) -> None:
     _gstore(X, key, g0, gs)
 
 
-STRICT_HELPERS = {"_whyx": _whyx_strict, "_entry": _entry_strict, "_gstore": _gstore_strict}
+STRICT_HELPERS = {"_entry": _entry_strict, "_gstore": _gstore_strict}
 """The memos' helpers in strict mode (tests): each answer of a memo is compared with a fresh one."""
 
 HELPERS = {
@@ -573,6 +543,6 @@ HELPERS = {
     "_rd": _rd, "_rcomponents_of": _rcomponents_of, "_rq_any": _rq_any, "_rq_all": _rq_all,
     "_rq_sum": _rq_sum, "_rmember": _rmember, "_rknown": _rknown,
     "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
-    "_vk": value_key, "_whyx": _whyx, "_entry": _entry, "_gstore": _gstore, "_copy": dict.copy,
+    "_vk": value_key, "_entry": _entry, "_gstore": _gstore, "_copy": dict.copy,
 }
 
