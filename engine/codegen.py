@@ -44,13 +44,17 @@ import bisect
 import datetime as _dt
 import types
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from . import ast as A
 from .compile import Compiler, Ctx
-from .evaluate import CompiledConflict, CompiledRegime, CompiledRule, regime_order, resolve_rule, scope_findings
+from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, check_order, make_finding, finding_order,
+                       found_checks, obligations_of, decide, evaluate_regime, exception_checks, regime_order,
+                       resolve_rule, scope_findings)
 from .evaluate import evaluate as plain_evaluate
 from .explain import APPLIED, FastHints, recorded
+from .runtime import STRICT_HELPERS, UNKNOWN_ERRORS, StrictMemo, facts_of
 from .semantics import in_force, truth
 from .values import Node
 
@@ -86,7 +90,8 @@ class _RegimePlan:
     why: dict = field(default_factory=dict)            # rule id -> fast functions of its conjuncts (explain.py)
     rec_why: dict = field(default_factory=dict)        # rule id -> recording functions of its conjuncts
     rec_applies: list = field(default_factory=list)    # recording functions of `applies`
-    entries: object = None                             # emit._entries_fn: the checks behind a "no"
+    entries: object = None                             # emit_checks.entries_fn: the checks behind a "no"
+    static: object = None           # the regime for `evaluate.decide` (its conflicts wrapped) and when not in force
 
 
 @dataclass
@@ -95,6 +100,7 @@ class _Program:
     exceptions: dict                # rule id -> fast function (tx, DATE, item)
     sets: dict                      # the closure evaluator's cache entries of the named sets, for the epoch
     recorders: dict = field(default_factory=dict)   # rule id -> recording function of its condition
+    ordered: list = field(default_factory=list)     # each plan's `static`, in decision order
 
     def prime(self, ctx: Ctx) -> None:
         """Give a closure context the epoch's named sets, so that it does not rebuild them."""
@@ -111,6 +117,10 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
     sets = {("set",) + key: sv for key, sv in resolved.items()}
     sets[_PRIMED] = True
     program = _Program([], {}, sets)
+    ns["_XE"] = StrictMemo() if ev.strict else {}     # the checks' memos across decisions, per epoch
+    ns["_XG"] = StrictMemo() if ev.strict else {}
+    if ev.strict:
+        ns.update(STRICT_HELPERS)
     for name, c in code.code.items():
         ns[name] = types.FunctionType(c, ns, name)
     exceptions = program.exceptions
@@ -125,6 +135,9 @@ def _bind(ev: "FastEvaluator", code: Code, day: _dt.date) -> _Program:
         plans.append(plan)
         plan.w_conflicts = [CompiledConflict(cc.conflict, _wrap_conflict(ev, program, cc.cond, ns[f]))
                             for cc, f in zip(reg.conflicts, rc.conflicts)]
+        plan.static = CompiledRegime(reg.policy, reg.applies, [], reg.all_rules, plan.w_conflicts, reg.digest,
+                                     reg.encodes, reg.explainer)
+        program.ordered.append(plan.static)
         if not plan.in_force:
             continue
         plan.fn = ns[rc.fn]
@@ -238,6 +251,20 @@ def _wrap_hit(program: _Program, real, statuses: dict, strict: bool, rec=None, D
     return cond
 
 
+_by_rule = itemgetter("rule")
+
+
+def _same(a, b) -> bool:
+    """Equal, and mappings with their keys in the same order (the same JSON)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return list(a) == list(b) and all(_same(v, b[k]) for k, v in a.items())
+    if type(a) is list:
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
 def _always_true(ctx, env):
     return True
 
@@ -290,9 +317,10 @@ class FastEvaluator:
     def _generate(self):
         # imported here, not at the top: a start that decides a few transactions never needs them
         from .emit import generate
+        from .emit_checks import entries_fn
         from .emit_reads import Recorder
 
-        return generate(self._comp, self.fact_roots, self._ordered, Recorder)
+        return generate(self._comp, self.fact_roots, self._ordered, Recorder, entries_fn)
 
     def prepare(self) -> int:
         """Compile the program of every epoch now instead of on first use; returns how many."""
@@ -328,43 +356,152 @@ class FastEvaluator:
             self.warmup -= 1
             return plain_evaluate(self.regimes, tx_data, as_of, policy_digest, **options)
         try:
-            regimes = self._regimes_for(tx_data, as_of, options.get("explain", True))
-            return plain_evaluate(regimes, tx_data, as_of, policy_digest, **options)
+            return self._decide(tx_data, as_of, policy_digest, **options)
         except Exception as e:
             if self.strict and not isinstance(e, _Fallback):
                 raise
             self.fallbacks += 1
             return plain_evaluate(self.regimes, tx_data, as_of, policy_digest, **options)
 
-    def _regimes_for(self, tx: dict, day: _dt.date, explain: bool = True) -> dict:
-        """The compiled regimes for one decision: only the rules the fast path did not find false,
-        each with a condition that is false where the fast path found it false."""
+    def _decide(self, tx: dict, day: _dt.date, policy_digest: str, bundled: bool = True, explain: bool = True) -> dict:
+        """The decision: each regime's entry built directly where the fast path is sure of
+        everything (`_direct`), else by `evaluate.evaluate_regime` with the rules the fast path
+        did not find false, each with a condition that is false where the fast path found it false."""
         DATE = self._date(tx)
         prog = self.program(day)
         items = tx.get("items") or []
-        out = {}
+        ctx = Ctx(tx, day)
+        entries = []
         for plan in prog.regimes:
-            reg = plan.reg
             if not plan.in_force:
-                out[reg.id] = CompiledRegime(reg.policy, reg.applies, [], reg.all_rules, plan.w_conflicts, reg.digest,
-                                             reg.encodes, reg.explainer)
+                entries.append(evaluate_regime(plan.static, ctx, explain))
                 continue
-            by_rule: dict = {}
             fired: list = []
-            for k, i, st in plan.fn(tx, items, DATE, fired):
-                by_rule.setdefault(k, {})[None if i < 0 else id(items[i])] = st
-            for rid in fired:
-                by_rule[plan.index[rid]] = {None: True}
-            recs = prog.recorders
-            rules = [CompiledRule(plan.rules[k].rule,
-                                  _wrap_hit(prog, plan.rules[k].cond, by_rule[k], self.strict, recs.get(plan.ids[k]), DATE),
-                                  plan.rules[k].per_item, plan.w_exceptions[k]) for k in sorted(by_rule)]
-            out[reg.id] = CompiledRegime(reg.policy, plan.x_applies if explain else plan.w_applies, rules, reg.all_rules,
-                                         plan.w_conflicts, reg.digest,
-                                         reg.encodes, reg.explainer,
-                                         FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict,
-                                                   plan.entries))
-        return out
+            hits = plan.fn(tx, items, DATE, fired)
+            e = self._direct(plan, prog, tx, items, DATE, ctx, hits, fired, explain)
+            if e is None:
+                e = evaluate_regime(self._regime(plan, prog, items, DATE, hits, fired, explain), ctx, explain)
+            elif self.strict:          # tests: the general path must build the same entry, keys in order
+                want = evaluate_regime(self._regime(plan, prog, items, DATE, hits, fired, explain), Ctx(tx, day), explain)
+                if not _same(e, want):
+                    raise AssertionError(f"{plan.reg.id}: built directly {e!r}, by evaluate_regime {want!r}")
+            entries.append(e)
+        return decide(prog.ordered, entries, ctx, tx, day, policy_digest, bundled)
+
+    def _regime(self, plan: _RegimePlan, prog: _Program, items: list, DATE, hits: list, fired: list,
+                explain: bool) -> CompiledRegime:
+        """The compiled regime for one decision: only the rules the fast path did not find false."""
+        reg = plan.reg
+        by_rule: dict = {}
+        for k, i, st in hits:
+            by_rule.setdefault(k, {})[None if i < 0 else id(items[i])] = st
+        for rid in fired:
+            by_rule[plan.index[rid]] = {None: True}
+        recs = prog.recorders
+        rules = [CompiledRule(plan.rules[k].rule,
+                              _wrap_hit(prog, plan.rules[k].cond, by_rule[k], self.strict, recs.get(plan.ids[k]), DATE),
+                              plan.rules[k].per_item, plan.w_exceptions[k]) for k in sorted(by_rule)]
+        return CompiledRegime(reg.policy, plan.x_applies if explain else plan.w_applies, rules, reg.all_rules,
+                              plan.w_conflicts, reg.digest, reg.encodes, reg.explainer,
+                              FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict, plan.entries))
+
+    def _direct(self, plan: _RegimePlan, prog: _Program, tx: dict, items: list, DATE, ctx: Ctx, hits: list,
+                fired: list, explain: bool) -> dict | None:
+        """A regime's entry built from the fast path's answers alone, what `evaluate_regime` builds
+        when nothing is unknown: it applies for certain, every rule is true or false, no exception
+        holds, no item is outside an encoded scope. None otherwise (the general path decides)."""
+        reg = plan.reg
+        if reg.encodes:
+            return None
+        if plan.applies:
+            st = None
+            for f in plan.applies:
+                st = f(tx, DATE)
+                if st is not False:
+                    break
+            if st is not True:         # does not apply (its checks), or unknown
+                return None
+        index, simple, exc_fast = plan.index, plan.simple, plan.exc_fast
+        fire = [(index[rid], -1) for rid in fired]
+        for k, i, st in hits:
+            if st is not True:
+                return None
+            if not simple[k]:
+                raw = items[i] if i >= 0 else None
+                for f in exc_fast[k]:
+                    if f(tx, DATE, raw) is not False:
+                        return None    # an exception that may hold: default logic decides
+            fire.append((k, i))
+        fire.sort()
+        rules, recs, M, strict = plan.rules, prog.recorders, ctx.cache, self.strict
+        findings: list = []
+        seen: set = set()
+        with_exceptions: list = []
+        definite = "no_license_required"
+        for k, i in fire:
+            cr = rules[k]
+            r = cr.rule
+            if i < 0:
+                raw = path = item_id = None
+            else:
+                raw, path = items[i], f"items[{i}]"
+                item_id = raw.get("id")
+            rec = recs.get(r.id)
+            if rec is None:
+                return None
+            R: list = []
+            try:
+                v = rec(tx, DATE, R, M, raw, path)
+            except Exception as e:
+                if strict and not isinstance(e, UNKNOWN_ERRORS):
+                    raise
+                return None
+            if v is not True:
+                return None
+            because = facts_of(R)
+            findings.append(make_finding(r, item_id, because))
+            seen.add((r.id, item_id))
+            if RANK[r.outcome] > RANK[definite]:
+                definite = r.outcome
+            if cr.exceptions:
+                with_exceptions.append((cr, i, item_id))
+        h = reg.policy.header
+        if len(findings) > 1:
+            findings.sort(key=finding_order)
+        entry = {"regime": h.regime, "title": h.title, "binding": h.binding, "version": h.version, "outcome": definite,
+                 "findings": findings, "missing": [], "_needs": {}, "_alone": set()}
+        if definite == "indeterminate":
+            entry["at_least"] = entry["at_most"] = definite
+        elif definite == "prohibited":
+            kinds = [f.get("denial_kind") for f in findings if f["outcome"] == "prohibited"]
+            if kinds and None not in kinds:
+                entry["denial_kind"] = min(kinds, key=A.DENIAL_KINDS.index)
+        if reg.policy.obligations:
+            entry["obligations"] = obligations_of(reg, findings)
+        if explain:
+            if reg.explainer is None:
+                entry["checked"] = []
+                return entry
+            if plan.entries is None:
+                return None
+            fast = FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict, plan.entries)
+            item_envs = [({"item": Node(f"items[{i}]", it)}, it.get("id")) for i, it in enumerate(items)]
+            out = found_checks(reg, ctx, item_envs, seen, fast)
+            exc: list = []
+            if with_exceptions:
+                exception_checks(reg, ctx, ctx.as_of, [(cr, item_envs[i][0] if i >= 0 else {}, item_id)
+                                                       for cr, i, item_id in with_exceptions], exc, fast)
+            if items:
+                out += exc
+                out.sort(key=check_order)
+            else:              # every check of the program is for the transaction: in order by rule id,
+                out.sort(key=_by_rule)          # the exceptions' before them (evaluate.check_order)
+                if exc:
+                    if len(exc) > 1:
+                        exc.sort(key=check_order)
+                    out = exc + out
+            entry["checked"] = out
+        return entry
 
     # -- fired rules only (no explanations): what a screening loop needs
     def fired_rules(self, tx: dict, as_of: _dt.date | None = None) -> list:

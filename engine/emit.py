@@ -56,8 +56,9 @@ def _try_unknown(body: list, on_unknown: list) -> ast.Try:
     return ast.Try(body, [ast.ExceptHandler(_name("_UNK"), None, on_unknown)], [], [])
 
 
-# the building blocks, for the generator's recording mode (emit_reads.py)
+# the building blocks, for the generator's recording mode (emit_reads.py) and its checks (emit_checks.py)
 name_node, const_node, call_node = _name, _const, _call
+not_node, is_node, assign_node, try_unknown = _not, _is, _assign, _try_unknown
 
 
 _CMP = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
@@ -693,7 +694,7 @@ class _RegimeCode:
     rec_rules: dict = field(default_factory=dict)  # rule id (and exceptions) -> its whole condition
     rec_why: dict = field(default_factory=dict)    # rule id -> one per conjunct
     rec_applies: list = field(default_factory=list)
-    entries: str | None = None                     # see _entries_fn
+    entries: str | None = None                     # see emit_checks.entries_fn
 
 
 @dataclass
@@ -717,89 +718,10 @@ def _status_fn(prog: ProgramBuilder, policy: A.Policy, cond, args: list, item: b
     return name
 
 
-def _entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
-    """`entries(tx, items, DATE, M, seen, said, out, slow)`: the checks behind a "no", what
-    `explain.Explainer.why_not` finds for every top-level rule at every item (or once), built by
-    the program with the two-valued answers: nothing when a classification guard is false or no
-    conjunct is; for the first false conjunct, the check entry, its facts from the conjunct's
-    recording function, memoised in `M` (the decision's cache) under `Explainer.failed`'s key.
-    Where that cannot answer (an unknown met, no recording function, a recording that raised),
-    `slow(rule id, item index | -1, j | None)` (evaluate._found_checks) makes that one entry with
-    the closures. `seen`: (rule id, item id) of the findings; `said`: rules whose item-free
-    condition was told already."""
-    p = reg.policy
-    fn = FnState(prog)
-    tx_body: list = []
-    item_body: list = []
-    M = _name("M")
-    for cr in reg.rules:
-        r = cr.rule
-        if r.when is None:
-            continue
-        parts, guards = reg.explainer.plan(p, r)
-        cs = _conjuncts(r.when)
-        if len(cs) != len(parts):
-            continue
-        recs = rec_why.get(cr.id) or []
-        per = cr.per_item
-        if per:
-            fn.item_var = "item"
-        cg = _CondGen(prog, p, fn, {"item": ("item", "json")} if per else {})
-        index, item_id = (_name("_i"), _name("_id")) if per else (_const(-1), _const(None))
-        slow = lambda j: ast.Expr(_call("slow", _const(r.id), index, _const(j)))  # noqa: E731
-        chain: list = []
-        for j in reversed([j for j in range(len(cs)) if j not in guards]):
-            chain = [ast.If(_not(cg.ex.truth(cs[j], cg.scope())), [_assign("_j", _const(j))], chain)]
-        if not chain:
-            continue
-        if guards:
-            tests = [cg.ex.truth(cs[j], cg.scope()) for j in guards]
-            chain = [ast.If(tests[0] if len(tests) == 1 else ast.BoolOp(ast.And(), tests), chain, [])]
-        body = [_assign("_j", _const(-1)), _try_unknown(chain, [_assign("_j", _const(None))])]
-        act: list = [slow(None)]
-        for j in reversed([j for j in range(len(cs)) if j not in guards]):
-            text, _, _, free, key = parts[j]
-            if j >= len(recs) or recs[j] is None:
-                told = [slow(j)]
-            else:
-                k = _const(key) if free or not per else ast.Tuple([_const(key), _name("_p")], ast.Load())
-                entry = ast.Dict([_const(x) for x in ("rule", "cite", "item", "message", "outcome", "failed", "facts")],
-                                 [_const(r.id), _const(r.cite or ""), item_id, _const(r.title), _const(r.outcome),
-                                  ast.Subscript(_name("_w"), _const("failed"), ast.Load()),
-                                  ast.Subscript(_name("_w"), _const("facts"), ast.Load())])
-                add = [_append("out", entry)]
-                if free and per:
-                    add.insert(0, ast.Expr(ast.Call(ast.Attribute(_name("said"), "add", ast.Load()), [_const(r.id)], [])))
-                told = [_assign("_w", ast.Call(ast.Attribute(M, "get", ast.Load()), [k], [])),
-                        ast.If(_is(_name("_w"), _const(None)),
-                               [_assign("_w", _call("_why", M, k, _const(text), _const(free), _name(recs[j]), _name("tx"),
-                                                    _name("DATE"), _name("item") if per else _const(None),
-                                                    _name("_p") if per else _const(None)))], []),
-                        ast.If(_is(_name("_w"), _const(None)), [slow(j)], add)]
-                if free and per:       # told once for the rule, at the first item where it is false
-                    told = [ast.If(ast.Compare(_const(r.id), [ast.NotIn()], [_name("said")]), told, [])]
-            act = [ast.If(ast.Compare(_name("_j"), [ast.Eq()], [_const(j)]), told, act)]
-        body.append(ast.If(ast.Compare(_name("_j"), [ast.NotEq()], [_const(-1)]), act, []))
-        seen = ast.BoolOp(ast.Or(), [_not(_name("seen")),
-                                     ast.Compare(ast.Tuple([_const(r.id), item_id], ast.Load()), [ast.NotIn()], [_name("seen")])])
-        body = [ast.If(seen, body, [])]
-        if r.start is not None or r.end is not None:     # dated: only in the epochs it is in force
-            body = [ast.If(_name(prog.in_force_ref(r)), body, [])]
-        (item_body if per else tx_body).extend(body)
-    name = prog.fresh("_Y")
-    body = _slot_inits(fn.tx_slots) + tx_body
-    if item_body:
-        head = [_assign("_p", ast.BinOp(_const("items[%d]"), ast.Mod(), _name("_i"))),
-                _assign("_id", ast.Call(ast.Attribute(_name("item"), "get", ast.Load()), [_const("id")], []))]
-        body.append(ast.For(ast.Tuple([_name("_i", True), _name("item", True)], ast.Store()),
-                            _call("enumerate", _name("items")), head + _slot_inits(fn.item_slots) + item_body, []))
-    prog.add_function(name, ["tx", "items", "DATE", "M", "seen", "said", "out", "slow"], body + [ast.Return(_const(None))])
-    return name
-
-
-def generate(comp: Compiler, fact_roots: frozenset, ordered: list, recorder) -> Code:
+def generate(comp: Compiler, fact_roots: frozenset, ordered: list, recorder, checks=None) -> Code:
     """Generate and compile the program of every regime of `ordered` (the compiled regimes in
-    decision order), once: it serves every epoch."""
+    decision order), once: it serves every epoch. `recorder`: emit_reads.Recorder; `checks`:
+    emit_checks.entries_fn (None: no checks function, `checked` is found by explain.py)."""
     prog = ProgramBuilder(comp, fact_roots)
     rec = recorder(prog)          # emit_reads.Recorder (it builds on this module's generator)
     out: list = []
@@ -839,8 +761,8 @@ def generate(comp: Compiler, fact_roots: frozenset, ordered: list, recorder) -> 
             rc.why[cr.id] = names
             rc.rec_why[cr.id] = [rec.condition(p, c, cr.per_item) for c in _conjuncts(cr.rule.when)]
             rc.rec_rules[cr.id] = rec.condition(p, cr.rule.when, cr.per_item)
-        if reg.explainer is not None:
-            rc.entries = _entries_fn(prog, reg, rc.rec_why)
+        if reg.explainer is not None and checks is not None:
+            rc.entries = checks(prog, reg, rc.rec_why)
         stack = [x for cr in reg.rules for x in cr.exceptions]
         while stack:
             x = stack.pop()
@@ -853,3 +775,6 @@ def generate(comp: Compiler, fact_roots: frozenset, ordered: list, recorder) -> 
     code = prog.build("<exportctl-fast>")
     return Code(prog, out, exc_fns, code)
 
+
+# for the checks' generator (emit_checks.py)
+CondGen, conjuncts_of, append_stmt, slot_inits = _CondGen, _conjuncts, _append, _slot_inits

@@ -112,7 +112,7 @@ def _stricter(a: str, b: str) -> str:
     return a if RANK[a] >= RANK[b] else b
 
 
-def _finding(rule: A.Rule, item_id, because: dict) -> dict:
+def make_finding(rule: A.Rule, item_id, because: dict) -> dict:
     f = {
         "rule": rule.id,
         "outcome": rule.outcome,
@@ -165,7 +165,7 @@ def resolve_rule(cr: CompiledRule, ctx: Ctx, env: dict, item_id, day) -> _Result
             missing |= r.missing
     else:
         effective = cr.rule.outcome
-        findings = [_finding(cr.rule, item_id, facts_of(reads))] if v is True else []
+        findings = [make_finding(cr.rule, item_id, facts_of(reads))] if v is True else []
     potential = effective
     for r in doubtful:
         missing |= r.missing  # an exception that could not be checked, or could make it stricter
@@ -311,7 +311,7 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
         if definite != "prohibited":
             outcome = "indeterminate"
     entry["outcome"] = outcome
-    entry["findings"] = sorted(findings, key=_finding_order)
+    entry["findings"] = sorted(findings, key=finding_order)
     entry["missing"] = sorted(missing)
     if outcome == "indeterminate":
         entry["at_least"] = definite if applies is True else "not_applicable"
@@ -321,13 +321,13 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
         if kinds and None not in kinds:      # the strictest: a ban outweighs a policy of denial
             entry["denial_kind"] = min(kinds, key=A.DENIAL_KINDS.index)
     if p.obligations:
-        entry["obligations"] = _obligations(reg, entry["findings"])
+        entry["obligations"] = obligations_of(reg, entry["findings"])
     if explain:
         entry["checked"] = _checked(reg, ctx, day, item_envs, tx_env, seen, fired)
     return entry
 
 
-def _obligations(reg: CompiledRegime, findings: list) -> list:
+def obligations_of(reg: CompiledRegime, findings: list) -> list:
     """The duties the standing findings bring (an exception that defeats a rule brings its own
     instead: default logic), one entry per obligation with the rules and items that need it."""
     declared = {o.id: o for o in reg.policy.obligations}
@@ -366,14 +366,23 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
     if fast is not None and fast.entries is not None:
         # the compiled evaluator answers every rule's conjuncts in one call: only the rules it
         # found false are visited, the closures only where it met an unknown
-        out = _found_checks(reg, ctx, item_envs, seen, fast)
+        out = found_checks(reg, ctx, item_envs, seen, fast)
         if fast.strict:           # tests: the closures alone must find the same
             slow = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, None)
-            mine, theirs = sorted(out, key=_check_order), sorted(slow, key=_check_order)
+            mine, theirs = sorted(out, key=check_order), sorted(slow, key=check_order)
             if mine != theirs or [list(c) for c in mine] != [list(c) for c in theirs]:   # keys in order too
                 raise AssertionError(f"{reg.id}: compiled checks {out!r}, closures {slow!r}")
     else:
         out = _rule_checks(reg, ctx, day, item_envs, tx_env, seen, fast)
+    exception_checks(reg, ctx, day, fired, out, fast)
+    out.sort(key=check_order)
+    return out
+
+
+def exception_checks(reg: CompiledRegime, ctx: Ctx, day, fired: list, out: list, fast=None) -> None:
+    """The exceptions in force of the rules that fired ((rule, env, item id)), each with the
+    condition that kept it from holding, appended to `out`."""
+    ex, p = reg.explainer, reg.policy
     for cr, env, item_id in fired:
         for x in reg.all_rules[cr.id].exceptions:
             r = x.rule
@@ -385,11 +394,9 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
                             "outcome": r.outcome, "exception_to": cr.id,
                             **({"authorization": r.authorization} if r.authorization else {}),
                             "failed": why["failed"], "facts": why["facts"]})
-    out.sort(key=_check_order)
-    return out
 
 
-def _check_order(c: dict):
+def check_order(c: dict):
     return (c.get("exception_to") is None, c["item"] or "", c["rule"])
 
 
@@ -418,8 +425,8 @@ def _rule_checks(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: se
     return out
 
 
-def _found_checks(reg: CompiledRegime, ctx: Ctx, item_envs, seen: set, fast) -> list:
-    """`_rule_checks` from the compiled program (emit._entries_fn): the same entries, in the same
+def found_checks(reg: CompiledRegime, ctx: Ctx, item_envs, seen: set, fast) -> list:
+    """`_rule_checks` from the compiled program (emit_checks.entries_fn): the same entries, in the same
     order, visiting only the rules that have a false (or unknown) condition; the program builds
     them itself where it can and calls `one` for any other. A false condition already explained
     in this decision (the same words at the same item) is not worked out again."""
@@ -458,7 +465,7 @@ def _found_checks(reg: CompiledRegime, ctx: Ctx, item_envs, seen: set, fast) -> 
     return out
 
 
-def _finding_order(f: dict):
+def finding_order(f: dict):
     return (-RANK.get(f["outcome"], 0), f["item"] or "", f["rule"])
 
 
@@ -475,9 +482,16 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str, 
     ctx = Ctx(tx_data, as_of)
     ordered = regime_order(regimes.values())
     entries = [evaluate_regime(reg, ctx, explain) for reg in ordered]
+    return decide(ordered, entries, ctx, tx_data, as_of, policy_digest, bundled)
+
+
+def decide(ordered: list, entries: list, ctx: Ctx, tx_data: dict, as_of: _dt.date, policy_digest: str,
+           bundled: bool = True) -> dict:
+    """The decision from its regime entries (`evaluate_regime`'s, in decision order, from the
+    same `ctx`): outcome, conflicts, questions, obligations, warnings."""
     binding = [e for e in entries if e["binding"] and e["outcome"] != "not_applicable"]
     if binding:
-        outcome = max((e["outcome"] for e in binding), key=lambda o: RANK[o])
+        outcome = max((e["outcome"] for e in binding), key=RANK.__getitem__)
         driven_by = [e["regime"] for e in binding if e["outcome"] == outcome]
     else:
         outcome, driven_by = "not_applicable", []
@@ -510,12 +524,15 @@ def evaluate(regimes: dict, tx_data: dict, as_of: _dt.date, policy_digest: str, 
     if outcome == "indeterminate":
         decision["at_least"] = max((e.get("at_least", e["outcome"]) for e in binding), key=RANK.get)
         decision["at_most"] = max((e.get("at_most", e["outcome"]) for e in binding), key=RANK.get)
-    from .questions import questions
+    if missing:          # questions are asked of missing facts only
+        from .questions import questions
 
-    decision["questions"] = questions(tx_data, [e for e in entries if e["binding"]])
-    advisory = questions(tx_data, [e for e in entries if not e["binding"]])
-    if advisory:
-        decision["advisory_questions"] = advisory
+        decision["questions"] = questions(tx_data, [e for e in entries if e["binding"]])
+        advisory = questions(tx_data, [e for e in entries if not e["binding"]])
+        if advisory:
+            decision["advisory_questions"] = advisory
+    else:
+        decision["questions"] = []
     for e in entries:
         del e["_needs"], e["_alone"]
     decision["obligations"] = _what_to_do(decision, entries)

@@ -37,7 +37,7 @@ class FastHints:
     rec_why: dict          # rule id (exceptions too) -> [recording function per conjunct]
     rec_applies: list      # one recording function per `applies`
     strict: bool = False   # check every recording against its closure (tests)
-    entries: object = None  # the checks behind a "no", built by the program (emit._entries_fn)
+    entries: object = None  # the checks behind a "no", built by the program (emit_checks.entries_fn)
 
 
 def recorded(rec, ctx, env: dict, DATE, real=None):

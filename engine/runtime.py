@@ -16,7 +16,7 @@ from .semantics import arith, compare
 from .semantics import starts as _starts_3v
 from .values import Coll, SetValue, norm
 
-__all__ = ["HELPERS", "PathColl", "UNKNOWN_ERRORS"]
+__all__ = ["HELPERS", "STRICT_HELPERS", "PathColl", "StrictMemo", "UNKNOWN_ERRORS", "value_key"]
 
 
 class _Unknown(Exception):
@@ -436,6 +436,105 @@ def _why(M: dict, key, text: str, free: bool, rec, tx, DATE, item, item_p):
     return w
 
 
+_BRK = object()          # in a memo key: the path stopped at a value that is not a mapping
+
+
+def value_key(tx, item, DATE, sources):
+    """The values a condition can read (`emit_checks.read_sources`), as a key: each with its type (1,
+    1.0 and True are equal in Python, not in JSON; a float by its hex, so -0.0 is not 0.0), a
+    list as a tuple of the same. Raises TypeError where a value cannot be a key (a mapping)."""
+    out = []
+    for root, keys in sources:
+        v = tx if root == 0 else item if root == 1 else DATE
+        for k in keys:
+            if type(v) is dict:
+                v = v.get(k, _U)
+            else:
+                out.append(_BRK)
+                break
+        t = type(v)
+        if t is float:
+            v = v.hex()
+        elif t is list:
+            v = tuple([(x.hex(), float) if type(x) is float else (x, type(x)) for x in v])
+        out.append(v)
+        out.append(t)
+    return tuple(out)
+
+
+_XM_SIZE = 1 << 16       # entries kept by one epoch's memo before it starts again
+
+
+def _entry(X, xk, head, item_id, M, key, text, free, rec, tx, DATE, item, item_p):
+    """A rule's check whose conjunct `key` is false, its facts recorded (`_why`, or the decision's
+    memo M), kept in X (one epoch's) under `xk`: the rule, the conjunct, the item's path and id,
+    and the values the conjunct can read, which decide what it records. None where the
+    recording cannot say (the caller asks the closures). X's entries are copied, never handed out."""
+    w = M.get(key)
+    if w is None:
+        w = _why(M, key, text, free, rec, tx, DATE, item, item_p)
+        if w is None:
+            return None
+    rid, cite, message, outcome = head
+    e = {"rule": rid, "cite": cite, "item": item_id, "message": message, "outcome": outcome,
+         "failed": w["failed"], "facts": w["facts"]}
+    try:
+        if len(X) >= _XM_SIZE:
+            X.clear()
+        X[xk] = e
+    except TypeError:        # a value that cannot be a key (a list of mappings, say): no memo
+        pass
+    return e
+
+
+class StrictMemo(dict):
+    """`_entry`'s memo in strict mode (tests): it never answers, so every check is recorded again,
+    and `_entry_strict` compares it with what the memo holds."""
+
+    __slots__ = ()
+
+    def get(self, key, default=None):
+        hash(key)            # the TypeError of an unhashable key, as a dict's
+        return default
+
+
+def _entry_strict(X, xk, head, item_id, M, key, text, free, rec, tx, DATE, item, item_p):
+    try:
+        old = dict.get(X, xk)
+    except TypeError:
+        old = None
+    e = _entry(X, xk, head, item_id, M, key, text, free, rec, tx, DATE, item, item_p)
+    if old is not None and (e is None or e != old or list(e["facts"]) != list(old["facts"])):
+        raise AssertionError(f"memoised check {old!r}, recorded now {e!r} (key {xk!r})")
+    return e
+
+
+def _gstore(X, key, g0: list, gs: list) -> None:
+    """Keep a group's checks (emit._group_stmts): the entries of the rules false at their first
+    conjunct, and the other rules, which every decision asks again."""
+    try:
+        if len(X) >= _XM_SIZE:
+            X.clear()
+        X[key] = (tuple(g0), frozenset(gs))
+    except TypeError:
+        pass
+
+
+def _gstore_strict(X, key, g0: list, gs: list) -> None:
+    """`_gstore` for tests: what a group keeps must be what it finds now, keys in order."""
+    try:
+        old = dict.get(X, key)
+    except TypeError:
+        old = None
+    if old is not None and (old[1] != frozenset(gs) or list(old[0]) != g0
+                            or [list(e) + list(e["facts"]) for e in old[0]] != [list(e) + list(e["facts"]) for e in g0]):
+        raise AssertionError(f"memoised group {old!r}, found now {(g0, gs)!r} (key {key!r})")
+    _gstore(X, key, g0, gs)
+
+
+STRICT_HELPERS = {"_entry": _entry_strict, "_gstore": _gstore_strict}
+"""The memos' helpers in strict mode (tests): each answer of a memo is compared with a fresh one."""
+
 HELPERS = {
     "_truth": _truth, "_eq": _eq, "_ne": _ne, "_ord": _ord, "_arith": _arith, "_member": _member,
     "_member_slow": _member_slow, "_starts": _starts, "_known": _known, "_known_value": _known_value,
@@ -444,5 +543,6 @@ HELPERS = {
     "_rd": _rd, "_rcomponents_of": _rcomponents_of, "_rq_any": _rq_any, "_rq_all": _rq_all,
     "_rq_sum": _rq_sum, "_rmember": _rmember, "_rknown": _rknown,
     "_rcheck": _rcheck, "_cut": _cut, "_why": _why, "_raise_unknown": _raise_unknown, "_rkey": _rkey, "_rkey1": _rkey1,
+    "_vk": value_key, "_entry": _entry, "_gstore": _gstore, "_copy": dict.copy,
 }
 

@@ -13,6 +13,7 @@ fails the test instead of falling back to the closures.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import re
 from pathlib import Path
@@ -66,6 +67,8 @@ def _disagreement(ps, ev, data: dict, as_of: _dt.date) -> str | None:
             if plain[key] != fast.get(key):
                 return f"{key}: closures {plain[key]!r}\n      compiled {fast.get(key)!r}"
         return "the decisions differ"
+    if json.dumps(fast, default=str) != json.dumps(plain, default=str):
+        return "the decisions are equal but not the same JSON (keys in another order)"
     want = sorted(f["rule"] for r in plain["regimes"] for f in r["findings"])
     got = sorted(ev.fired_rules(data, as_of))
     if got != want:
@@ -569,3 +572,55 @@ def test_a_transaction_without_a_usable_date_falls_back_to_the_closures():
 
 def test_bundled_policies_root_exists():
     assert (policies_root() / "schema" / "transaction.schema.json").is_file()
+
+
+def test_facts_equal_in_python_but_not_in_json_are_told_apart():
+    """The checks are memoised across decisions by the values their condition can read
+    (runtime._whyx): 1, 1.0 and True, or 0.0 and -0.0, are equal keys in Python but not the same
+    facts in the decision's JSON. One evaluator (not strict: the memo answers as in production)
+    decides each variant in turn; each must be the closures' decision byte for byte."""
+    ps = _policyset(BENCH_RULESET)
+    ev = FastEvaluator(ps.regimes, frozenset(facts.schema("transaction", ps.schema_folder)["properties"]))
+    ev.prepare()
+    base = {"id": "T", "eccn": "9A515.a", "usml": None, "mtcr_category": None, "destination": "FR",
+            "end_user_kind": "commercial", "end_user_listed": False, "us_content_pct": 10, "payload_kg": 0,
+            "range_km": 0, "date": "2024-06-01"}
+    variants = {"us_content_pct": [10, 10.0, 0, 0.0, -0.0, True, 1, 1.0],
+                "payload_kg": [0, 0.0, -0.0, False, 1, 1.0, True],
+                "range_km": [0, 0.0, -0.0, 1, 1.0],
+                "mtcr_category": [2, 2.0, 1, 1.0, True],
+                "end_user_listed": [False, 0, 0.0, True, 1]}
+    day = _dt.date(2024, 6, 1)
+    for key, values in variants.items():
+        for _ in range(2):                   # the second round is answered from the memo
+            for v in values:
+                tx = {**base, key: v}
+                want = json.dumps(evaluate(ps.regimes, tx, day, ps.digest))
+                assert json.dumps(ev.evaluate(tx, day, ps.digest)) == want, (key, v)
+    assert ev.fallbacks == 0
+
+
+@pytest.mark.parametrize("root", [None, BENCH_RULESET], ids=["bundled", "benchmark"])
+def test_memoised_checks_answer_as_the_closures(root):
+    """Strict mode records every check again (its memos never answer, they are compared); this
+    is the memos answering, as in production: every golden case decided twice by one evaluator
+    (the second time from what the first kept), each the closures' decision byte for byte."""
+    ps = _policyset(root)
+    ev = FastEvaluator(ps.regimes, frozenset(facts.schema("transaction", ps.schema_folder)["properties"]))
+    ev.prepare()
+    cases, _ = C.load_cases(ps)
+    txs = []
+    for case in cases:
+        if case.error is not None:
+            continue
+        try:
+            tx = facts.from_data(case.transaction, case.file, folder=ps.schema_folder)
+        except Exception:
+            continue
+        txs.append((tx.data, _dt.date.fromisoformat(case.spec["as_of"]) if case.spec.get("as_of") else tx.date))
+    assert txs
+    for _ in range(2):
+        for data, as_of in txs:
+            want = json.dumps(evaluate(ps.regimes, data, as_of, ps.digest), default=str)
+            assert json.dumps(ev.evaluate(data, as_of, ps.digest), default=str) == want, data.get("id")
+    assert ev.fallbacks == 0
