@@ -228,6 +228,16 @@ def phase(n: int, m: int, root: Path, which: str) -> int:
     return 0
 
 
+def _refs(proc: subprocess.Popen, label) -> int | None:
+    """The instructions a finished callgrind run counted; None (said on stderr) when it failed."""
+    err = proc.communicate()[1]
+    found = re.search(r"I\s+refs:\s+([\d,]+)", err)
+    if proc.returncode or found is None:
+        print(f"the {label} run failed:\n{err[-2000:]}", file=sys.stderr)
+        return None
+    return int(found.group(1).replace(",", ""))
+
+
 def instructions(n: int, m: int, out: str | None) -> int:
     """Two runs under valgrind's callgrind (instructions, the same count whatever else the
     machine does), one with screening off and one with it on, counting the M decisions only
@@ -256,12 +266,9 @@ def instructions(n: int, m: int, out: str | None) -> int:
         for pair in (("off", "on"),):                  # side by side: the machine has 2 cores
             runs = {which: start(which) for which in pair}
             for which, proc in runs.items():
-                err = proc.communicate()[1]
-                found = re.search(r"I\s+refs:\s+([\d,]+)", err)
-                if proc.returncode or found is None:
-                    print(f"the {which} run failed:\n{err[-2000:]}", file=sys.stderr)
+                counts[which] = _refs(proc, which)
+                if counts[which] is None:
                     return 1
-                counts[which] = int(found.group(1).replace(",", ""))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     without, with_ = counts["off"], counts["on"]
@@ -328,12 +335,9 @@ def cli_instructions(n: int, m: int, out: str | None) -> int:
                  for which in ("off", "on") for size, path in (("m", big), ("first", small))}
         counts = {}
         for key, proc in procs.items():
-            err = proc.communicate()[1]
-            found = re.search(r"I\s+refs:\s+([\d,]+)", err)
-            if proc.returncode or found is None:
-                print(f"the {key} run failed:\n{err[-2000:]}", file=sys.stderr)
+            counts[key] = _refs(proc, key)
+            if counts[key] is None:
                 return 1
-            counts[key] = int(found.group(1).replace(",", ""))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     per = {w: (counts[(w, "m")] - counts[(w, "first")]) // (m - FIRST) for w in ("off", "on")}

@@ -85,20 +85,26 @@ def _law_changes(ps, around: int = 1) -> list[_dt.date]:
 
 # ---------------------------------------------------------------- golden cases and examples
 
-@pytest.mark.parametrize("root", [None, BENCH_RULESET], ids=["bundled", "benchmark"])
-def test_golden_cases_agree(root):
-    ps = _policyset(root)
-    ev = _fast(ps)
+def _golden(ps):
+    """(case, transaction, as_of) of every golden case of `ps` that reads as a transaction (an
+    invalid case is the golden-case runner's business)."""
     cases, _ = C.load_cases(ps)
-    compared, problems = 0, []
     for case in cases:
         if case.error is not None:
             continue
         try:
             tx = facts.from_data(case.transaction, case.file, folder=ps.schema_folder)
         except Exception:
-            continue          # an invalid case is the golden-case runner's business
-        as_of = _dt.date.fromisoformat(case.spec["as_of"]) if case.spec.get("as_of") else tx.date
+            continue
+        yield case, tx, _dt.date.fromisoformat(case.spec["as_of"]) if case.spec.get("as_of") else tx.date
+
+
+@pytest.mark.parametrize("root", [None, BENCH_RULESET], ids=["bundled", "benchmark"])
+def test_golden_cases_agree(root):
+    ps = _policyset(root)
+    ev = _fast(ps)
+    compared, problems = 0, []
+    for case, tx, as_of in _golden(ps):
         compared += 1
         why = _disagreement(ps, ev, tx.data, as_of)
         if why:
@@ -608,16 +614,7 @@ def test_memoised_checks_answer_as_the_closures(root):
     ps = _policyset(root)
     ev = FastEvaluator(ps.regimes, frozenset(facts.schema("transaction", ps.schema_folder)["properties"]))
     ev.prepare()
-    cases, _ = C.load_cases(ps)
-    txs = []
-    for case in cases:
-        if case.error is not None:
-            continue
-        try:
-            tx = facts.from_data(case.transaction, case.file, folder=ps.schema_folder)
-        except Exception:
-            continue
-        txs.append((tx.data, _dt.date.fromisoformat(case.spec["as_of"]) if case.spec.get("as_of") else tx.date))
+    txs = [(tx.data, as_of) for _, tx, as_of in _golden(ps)]
     assert txs
     for _ in range(2):
         for data, as_of in txs:
