@@ -5,12 +5,19 @@ and the variants a listed name is known by (with and without a bracketed abbrevi
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from functools import lru_cache
-from typing import NamedTuple
 
 from ..values import norm
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+@lru_cache(maxsize=None)
+def _cjk() -> re.Pattern:
+    """Runs of Chinese characters; compiled on first use (a start whose names are all ASCII never
+    needs it: its class is a few ms of a cold start)."""
+    return re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
 _BRACKET = re.compile(r"\s*[(\uff08\[]([^()\uff08\uff09\[\]]*)[)\uff09\]]\s*")
 _DIGIT = re.compile(r"\d")
 _ORDINAL_WORDS = {w: str(i) for i, w in enumerate(
@@ -26,13 +33,11 @@ def _pinyin(run: str) -> str:
     return " ".join(lazy_pinyin(run, style=Style.NORMAL, errors="ignore"))
 
 
-class Name(NamedTuple):
-    """One spelling of a name, as tokens ready to compare (a named tuple: every party of a
-    batch makes one or more, and a tuple is the cheapest immutable record)."""
-
-    text: str           # the spelling as written
-    tokens: tuple       # folded tokens, company forms and stop words removed
-    script: str         # latin | han (the spelling held Chinese characters)
+Name = namedtuple("Name", ["text", "tokens", "script"], module=__name__)
+Name.__doc__ = """One spelling of a name, as tokens ready to compare: `text` as written, `tokens`
+folded (company forms and stop words removed), `script` latin or han (it held Chinese
+characters). A named tuple: every party of a batch makes one or more, and a tuple is the
+cheapest immutable record."""
 
 
 class Normaliser:
@@ -42,7 +47,7 @@ class Normaliser:
         self.stop = params.stop_words
         forms = []
         for f in params.company_forms:
-            if _CJK.search(f):
+            if _cjk().search(f):
                 forms.append(tuple(_pinyin(f).split()))
             else:
                 forms.append(tuple(norm(f).split()))
@@ -51,7 +56,7 @@ class Normaliser:
         self.forms_at: dict = {}               # first word -> the forms it starts, longest first
         for f in self.forms:
             self.forms_at.setdefault(f[0], []).append(f)
-        self.cjk_forms = sorted((f for f in params.company_forms if _CJK.search(f)), key=len, reverse=True)
+        self.cjk_forms = sorted((f for f in params.company_forms if _cjk().search(f)), key=len, reverse=True)
 
     @lru_cache(maxsize=65536)
     def tokens(self, text: str) -> tuple:
@@ -61,7 +66,7 @@ class Normaliser:
             for f in self.cjk_forms:           # 有限公司 at the end of a Chinese name
                 if s.endswith(f) and len(s) > len(f):
                     s = s[: -len(f)]
-            s = _CJK.sub(lambda m: " " + _pinyin(m.group(0)) + " ", s)
+            s = _cjk().sub(lambda m: " " + _pinyin(m.group(0)) + " ", s)
         stop, words = self.stop, _ORDINAL_WORDS
         # (an ordinal number starts with a digit: the others skip the regex)
         toks = [words.get(t) or (_ORDINAL.sub(r"\1", t) if t[0].isdigit() else t)
@@ -105,7 +110,7 @@ class Normaliser:
             toks = self.tokens(v)
             if toks and toks not in seen:
                 seen.add(toks)
-                names.append(Name(v, toks, "latin" if v.isascii() or not _CJK.search(v) else "han"))
+                names.append(Name(v, toks, "latin" if v.isascii() or not _cjk().search(v) else "han"))
         return names
 
 
