@@ -155,8 +155,7 @@ class Index:
         need_other = floor + penalty_w - 1e-6 if floor > 0 else -1.0
         for k, vis in by_entry.items():
             e = entries[k]
-            # (Entry.in_force, inline: every candidate asks)
-            if day is not None and not ((e.listed is None or e.listed <= day) and (e.removed is None or day < e.removed)):
+            if day is not None and not e.in_force(day):
                 continue
             penalty = bool(country and e.countries and country not in e.countries)
             need = need_other if penalty else need_same

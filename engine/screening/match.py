@@ -96,15 +96,10 @@ class Prepared:
         # weights as tuples, and the position lists below too: a dict or tuple of numbers and
         # strings is one the garbage collector stops tracking (a list index holds 12,500 of these)
         if keep:
-            self.w = w = tuple(scorer._weights(toks))
-            self.d = d = tuple(scorer._distinct(toks))
+            self.w, self.d = w, d = scorer._weights(toks)
             self.runs = _runs(toks)
         else:           # a party's name (Scorer.party): nothing of it kept once the search is done
-            p = scorer.p
-            generic, wn, wg = p.generic_words, p.weight_number, p.weight_generic
-            # (Scorer.weight, inline)
-            self.w = w = tuple([wn if is_number(t) else wg if t in generic else 1.0 for t in toks])
-            self.d = d = tuple([0.0 if t in generic else x for t, x in zip(toks, w)])
+            self.w, self.d = w, d = scorer.weights(toks)
             self.runs = _Runs(toks, keep=False)
         self.wsum = sum(w)
         self.dsum = sum(d)
@@ -183,29 +178,22 @@ class Scorer:
         result is remembered: screen.screen_names). Less for the garbage collector to walk."""
         return Prepared(self, toks, han, keep=False)
 
-    def weight(self, tok: str) -> float:
-        if is_number(tok):
-            return self.p.weight_number
-        if tok in self.p.generic_words:
-            return self.p.weight_generic
-        return 1.0
+    def weights(self, toks: tuple) -> tuple:
+        """(weights, distinctive weights) of a name's tokens: a number weighs more, a generic word
+        less, and the distinctive part is the weights with the generic words at 0."""
+        p = self.p
+        generic, wn, wg = p.generic_words, p.weight_number, p.weight_generic
+        w = tuple([wn if is_number(t) else wg if t in generic else 1.0 for t in toks])
+        return w, tuple([0.0 if t in generic else x for t, x in zip(toks, w)])
 
     def _weights(self, toks: tuple) -> tuple:
-        w = self._wcache.get(toks)
-        if w is None:
+        """`weights`, remembered (listed names: their words meet again and again)."""
+        got = self._wcache.get(toks)
+        if got is None:
             if len(self._wcache) > 200_000:
                 self._wcache.clear()
-            w = self._wcache[toks] = tuple([self.weight(t) for t in toks])
-        return w
-
-    def _distinct(self, toks: tuple) -> tuple:
-        """Weights with the generic words at 0: the distinctive part of a name."""
-        key = ("d",) + toks
-        w = self._wcache.get(key)
-        if w is None:
-            g = self.p.generic_words
-            w = self._wcache[key] = tuple([0.0 if t in g else x for t, x in zip(toks, self._weights(toks))])
-        return w
+            got = self._wcache[toks] = self.weights(toks)
+        return got
 
     def _run_match(self, tok: str, runs, fuzzy: bool = True) -> list:
         """(similarity, start, length, how) of one token against the other side's runs of words:
@@ -333,11 +321,14 @@ class Scorer:
         return score, pairs
 
     def _party_runs(self, b: str, qp: Prepared, memo: dict | None) -> list:
+        """An entry word against the party's runs: remembered in the search's `memo` (a party
+        prepared by `party` is new in each search, so not across searches); without a memo,
+        across them, as `_run_match` does."""
         if memo is None:
             return self._run_match(b, qp.runs, qp.han)
         got = memo.get(b)
         if got is None:
-            got = memo[b] = self._run_match(b, qp.runs, qp.han)
+            got = memo[b] = self._run_match_new(b, qp.runs, qp.han)
         return got
 
     def bound(self, qp: Prepared, ep: Prepared, memo: dict, need: float = 0.0) -> float:
