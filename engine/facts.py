@@ -342,9 +342,8 @@ def quick_lines(node, path=(), out=None) -> dict:
     out[json_path(path)] = line
     if kind == "map":
         for k, kline, v in value:
-            out[json_path(path + (k,))] = kline
-            quick_lines(v, path + (k,), out)
-            out[json_path(path + (k,))] = kline
+            quick_lines(v, path + (k,), out)        # (its first entry is the key's own place)
+            out[json_path(path + (k,))] = kline     # the key's line, not its value's
     elif kind == "seq":
         for i, v in enumerate(value):
             quick_lines(v, path + (i,), out)
