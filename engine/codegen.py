@@ -49,9 +49,9 @@ from typing import TYPE_CHECKING
 
 from . import ast as A
 from .compile import Compiler, Ctx
-from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, check_order, make_finding, finding_order,
-                       found_checks, obligations_of, decide, evaluate_regime, exception_checks, regime_order,
-                       resolve_rule, scope_findings)
+from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, check_order, denial_kind, make_finding,
+                       finding_order, found_checks, obligations_of, decide, evaluate_regime, exception_checks,
+                       regime_order, resolve_rule, scope_findings)
 from .evaluate import evaluate as plain_evaluate
 from .explain import APPLIED, FastHints, recorded
 from .runtime import STRICT_HELPERS, UNKNOWN_ERRORS, StrictMemo, facts_of
@@ -473,9 +473,9 @@ class FastEvaluator:
         if definite == "indeterminate":
             entry["at_least"] = entry["at_most"] = definite
         elif definite == "prohibited":
-            kinds = [f.get("denial_kind") for f in findings if f["outcome"] == "prohibited"]
-            if kinds and None not in kinds:
-                entry["denial_kind"] = min(kinds, key=A.DENIAL_KINDS.index)
+            kind = denial_kind(findings)
+            if kind is not None:
+                entry["denial_kind"] = kind
         if reg.policy.obligations:
             entry["obligations"] = obligations_of(reg, findings)
         if explain:

@@ -317,14 +317,23 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
         entry["at_least"] = definite if applies is True else "not_applicable"
         entry["at_most"] = at_most
     if outcome == "prohibited":
-        kinds = [f.get("denial_kind") for f in findings if f["outcome"] == "prohibited"]
-        if kinds and None not in kinds:      # the strictest: a ban outweighs a policy of denial
-            entry["denial_kind"] = min(kinds, key=A.DENIAL_KINDS.index)
+        kind = denial_kind(findings)
+        if kind is not None:
+            entry["denial_kind"] = kind
     if p.obligations:
         entry["obligations"] = obligations_of(reg, entry["findings"])
     if explain:
         entry["checked"] = _checked(reg, ctx, day, item_envs, tx_env, seen, fired)
     return entry
+
+
+def denial_kind(findings: list) -> str | None:
+    """The kind of a prohibition when every prohibiting finding names one: the strictest (a ban
+    outweighs a policy of denial); None otherwise."""
+    kinds = [f.get("denial_kind") for f in findings if f["outcome"] == "prohibited"]
+    if kinds and None not in kinds:
+        return min(kinds, key=A.DENIAL_KINDS.index)
+    return None
 
 
 def obligations_of(reg: CompiledRegime, findings: list) -> list:
