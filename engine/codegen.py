@@ -409,10 +409,9 @@ class FastEvaluator:
                 fired: list, explain: bool) -> dict | None:
         """A regime's entry built from the fast path's answers alone, what `evaluate_regime` builds
         when nothing is unknown: it applies for certain, every rule is true or false, no exception
-        holds, no item is outside an encoded scope. None otherwise (the general path decides)."""
+        holds. Items outside an encoded scope add their findings as `evaluate_regime` adds them.
+        None otherwise (the general path decides)."""
         reg = plan.reg
-        if reg.encodes:
-            return None
         if plan.applies:
             st = None
             for f in plan.applies:
@@ -466,12 +465,21 @@ class FastEvaluator:
             if cr.exceptions:
                 with_exceptions.append((cr, i, item_id))
         h = reg.policy.header
+        outcome = at_most = definite
+        if reg.encodes:
+            prog.prime(ctx)
+            scope = scope_findings(reg, ctx, items)
+            if scope:
+                findings += scope
+                at_most = "prohibited"
+                if definite != "prohibited":
+                    outcome = "indeterminate"
         if len(findings) > 1:
             findings.sort(key=finding_order)
-        entry = {"regime": h.regime, "title": h.title, "binding": h.binding, "version": h.version, "outcome": definite,
+        entry = {"regime": h.regime, "title": h.title, "binding": h.binding, "version": h.version, "outcome": outcome,
                  "findings": findings, "missing": [], "_needs": {}, "_alone": set()}
-        if definite == "indeterminate":
-            entry["at_least"] = entry["at_most"] = definite
+        if outcome == "indeterminate":
+            entry["at_least"], entry["at_most"] = definite, at_most
         elif definite == "prohibited":
             kind = denial_kind(findings)
             if kind is not None:

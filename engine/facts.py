@@ -34,7 +34,16 @@ def __getattr__(name: str):
 
 def check_values(data, source: str, lines: dict | None = None, limits: Limits = LIMITS) -> list[Diagnostic]:
     """Limits and meaning of every value, walked without recursion (so Python data handed to the
-    API cannot blow the stack either): depth, item count, integer and string size, finite numbers."""
+    API cannot blow the stack either): depth, item count, integer and string size, finite numbers.
+    Data within every limit (nearly every record) is passed by `_within_limits`, which keeps no
+    paths; `_value_problems` locates the problems of the rest."""
+    if _within_limits(data, limits):
+        return []
+    return _value_problems(data, source, lines, limits)
+
+
+def _value_problems(data, source: str, lines: dict | None, limits: Limits) -> list[Diagnostic]:
+    """`check_values`, walked with the path of every value: at most five problems, located."""
     import math
 
     lines = lines or {}
@@ -76,6 +85,71 @@ def check_values(data, source: str, lines: dict | None = None, limits: Limits = 
             if problem[0] == "E603":
                 break
     return diags
+
+
+def _within_limits(data, limits: Limits) -> bool:
+    """Whether `check_values` finds nothing: the same tests on every value, in one walk that
+    builds no path (the batch path's commonest case). Plain strings, numbers, booleans and null
+    are tested where they lie; anything else is pushed and tested as `check_values` tests it."""
+    from math import isfinite
+
+    max_depth, chars, cap, big = limits.depth, limits.string_chars, limits.items, 10 ** limits.int_digits
+    items = 0
+    stack = [(data, 1, None)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, depth, key = pop()
+        if isinstance(value, dict):
+            if depth > max_depth:
+                return False
+            depth += 1
+            for k, v in value.items():
+                if isinstance(k, str) and len(k) > chars:
+                    return False
+                t = type(v)
+                if t is str:
+                    if len(v) > chars:
+                        return False
+                elif t is int:
+                    if abs(v) >= big:
+                        return False
+                elif t is float:
+                    if not isfinite(v):
+                        return False
+                elif v is not None and t is not bool:
+                    push((v, depth, k))
+        elif isinstance(value, list):
+            if depth > max_depth:
+                return False
+            if key in ("items", "components"):
+                items += len(value)
+                if items > cap:
+                    return False
+            depth += 1
+            for v in value:
+                t = type(v)
+                if t is str:
+                    if len(v) > chars:
+                        return False
+                elif t is int:
+                    if abs(v) >= big:
+                        return False
+                elif t is float:
+                    if not isfinite(v):
+                        return False
+                elif v is not None and t is not bool:
+                    push((v, depth, None))
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            if abs(value) >= big:
+                return False
+        elif isinstance(value, float):
+            if not isfinite(value):
+                return False
+        elif isinstance(value, str) and len(value) > chars:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- country codes
@@ -166,7 +240,106 @@ def country_problem(code: str) -> str | None:
 
 def country_fields(data, sch: dict):
     """(path, value) of every country field of `data`: the places the schema gives
-    `$ref: #/$defs/country`, found by walking data and schema together (no list of fields)."""
+    `$ref: #/$defs/country`, found by walking data and schema together (no list of fields).
+    The schema's part of the walk is worked out once per schema (`_CountryWalk`); a schema it
+    cannot be worked out for is walked as it stands (`_country_fields_slow`)."""
+    walk = _country_walk(sch)
+    if walk is None:
+        return _country_fields_slow(data, sch)
+    found = []
+    if walk is _NOWHERE:
+        return found
+    stack = [(data, walk, ())]          # paths as (parent path, key) links, unfolded for the hits
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, w, path = pop()
+        if w.country:
+            if isinstance(value, str):
+                found.append((_unlink(path), value))
+            continue
+        for alt in w.alts:
+            push((value, alt, path))
+        if isinstance(value, dict):
+            props = w.props
+            if props:
+                for k, v in value.items():
+                    sub = props.get(k)
+                    if sub is not None:
+                        push((v, sub, (path, k)))
+        elif isinstance(value, list):
+            sub = w.items
+            if sub is not None:
+                for i, v in enumerate(value):
+                    push((v, sub, (path, i)))
+    return sorted(found, key=lambda f: json_path(f[0]))
+
+
+def _unlink(path: tuple) -> tuple:
+    parts = []
+    while path:
+        path, k = path
+        parts.append(k)
+    parts.reverse()
+    return tuple(parts)
+
+
+class _CountryWalk:
+    """What `_country_fields_slow` does at one schema node, worked out once: a country field, or
+    the nodes it goes on to for the same value (`$ref`, `allOf`, `anyOf`, `oneOf`), for a
+    mapping's keys and for a list's elements; only nodes under which a country field can be."""
+    __slots__ = ("country", "alts", "props", "items")
+
+    def __init__(self):
+        self.country, self.alts, self.props, self.items = False, (), None, None
+
+
+_NOWHERE = _CountryWalk()        # a schema with no country field anywhere
+_WALKS: dict = {}
+
+
+def _country_walk(sch: dict):
+    """The walk of `sch` (kept with the schema, as `_country_nodes` keeps its reach), _NOWHERE,
+    or None where the schema has a shape the plain walk alone handles (it is then used)."""
+    hit = _WALKS.get(id(sch))
+    if hit is not None and hit[0] is sch:
+        return hit[1]
+    try:
+        walk = _build_walk(sch, sch.get("$defs", {}), _country_nodes(sch), {}) or _NOWHERE
+    except Exception:       # an odd schema (a `properties` that is not a mapping, ...)
+        walk = None
+    _WALKS[id(sch)] = (sch, walk)
+    return walk
+
+
+def _build_walk(s, defs, reach: frozenset, made: dict):
+    """The walk at node `s` (None: nothing below it), each node made once (schemas recurse)."""
+    if not isinstance(s, dict) or id(s) not in reach:
+        return None
+    w = made.get(id(s))
+    if w is not None:
+        return w
+    w = made[id(s)] = _CountryWalk()
+    ref = s.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref[len("#/$defs/"):]
+        if name == "country":
+            w.country = True
+        elif name in defs:
+            w.alts = tuple(x for x in (_build_walk(defs[name], defs, reach, made),) if x is not None)
+        return w
+    w.alts = tuple(x for key in ("allOf", "anyOf", "oneOf") for sub in s.get(key) or []
+                   if (x := _build_walk(sub, defs, reach, made)) is not None)
+    props = s.get("properties") or {}
+    if type(props) is not dict:
+        raise TypeError("properties")
+    w.props = {k: x for k, sub in props.items() if (x := _build_walk(sub, defs, reach, made)) is not None} or None
+    if isinstance(s.get("items"), dict):
+        w.items = _build_walk(s["items"], defs, reach, made)
+    return w
+
+
+def _country_fields_slow(data, sch: dict):
+    """`country_fields` walking data and schema together, the schema as it stands."""
     defs = sch.get("$defs", {})
     reach = _country_nodes(sch)
     stack = [(data, sch, ())]
