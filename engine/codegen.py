@@ -418,7 +418,9 @@ class FastEvaluator:
                 st = f(tx, DATE)
                 if st is not False:
                     break
-            if st is not True:         # does not apply (its checks), or unknown
+            if st is False:
+                return self._not_applicable(plan, prog, ctx, DATE, explain)
+            if st is not True:         # unknown: the general path says what is missing
                 return None
         index, simple, exc_fast = plan.index, plan.simple, plan.exc_fast
         fire = [(index[rid], -1) for rid in fired]
@@ -509,6 +511,20 @@ class FastEvaluator:
                         exc.sort(key=check_order)
                     out = exc + out
             entry["checked"] = out
+        return entry
+
+    def _not_applicable(self, plan: _RegimePlan, prog: _Program, ctx: Ctx, DATE, explain: bool) -> dict:
+        """The entry of a regime whose every `applies` the fast path found false: what
+        `evaluate_regime` builds, with the check of each `applies` (the facts it read)."""
+        reg = plan.reg
+        h = reg.policy.header
+        entry = {"regime": h.regime, "title": h.title, "binding": h.binding, "version": h.version,
+                 "outcome": "not_applicable", "findings": [], "missing": [], "_needs": {}, "_alone": set()}
+        if explain and reg.explainer is not None:
+            prog.prime(ctx)
+            fast = FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict, plan.entries)
+            applies_not, p = reg.explainer.applies_not, reg.policy
+            entry["checked"] = [applies_not(p, a, ctx, fast, k) for k, (a, _) in enumerate(reg.applies)]
         return entry
 
     # -- fired rules only (no explanations): what a screening loop needs
