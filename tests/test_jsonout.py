@@ -65,3 +65,15 @@ def test_without_orjson_the_standard_library_writes(monkeypatch):
     monkeypatch.setattr(jsonout, "orjson", None)
     obj = {"b": [1, 0.5, None, True], "a": dt.date(2026, 11, 29)}
     assert jsonout.compact(obj) == stdlib(obj)
+
+
+def test_digests_are_the_same_whether_or_not_json_output_has_loaded_orjson(monkeypatch):
+    """`facts.digest_of` writes by `jsonout.compact` once it is loaded: the digest must not
+    depend on which output a process wrote first (the valid-input cache is keyed by it)."""
+    import sys
+
+    datas = [facts.yaml_load(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "examples").rglob("*.yaml"))]
+    datas += [{"v": 1e-05, "w": 1e16, "x": 10 ** 30, "d": dt.date(2026, 1, 2), "s": "é\u2028"}, {"k": [0.5, -0.0]}]
+    with_orjson = [facts.digest_of(d) for d in datas]
+    monkeypatch.delitem(sys.modules, "exportctl.jsonout")
+    assert [facts.digest_of(d) for d in datas] == with_orjson
