@@ -92,6 +92,7 @@ class _RegimePlan:
     rec_applies: list = field(default_factory=list)    # recording functions of `applies`
     entries: object = None                             # emit_checks.entries_fn: the checks behind a "no"
     static: object = None           # the regime for `evaluate.decide` (its conflicts wrapped) and when not in force
+    lately: int = 0                 # > 0: the regime has mostly not applied lately (`_direct`)
 
 
 @dataclass
@@ -414,10 +415,14 @@ class FastEvaluator:
         reg = plan.reg
         if plan.applies:
             st = None
-            for f in plan.applies:
-                st = f(tx, DATE)
-                if st is not False:
-                    break
+            if explain and plan.lately > 0 and plan.rec_applies:
+                st = self._applies_recorded(plan, ctx, tx, DATE)
+            if st is None:
+                for f in plan.applies:
+                    st = f(tx, DATE)
+                    if st is not False:
+                        break
+            plan.lately = max(plan.lately - 1, -4) if st is True else min(plan.lately + 1, 4)
             if st is False:
                 return self._not_applicable(plan, prog, ctx, DATE, explain)
             if st is not True:         # unknown: the general path says what is missing
@@ -512,6 +517,32 @@ class FastEvaluator:
                     out = exc + out
             entry["checked"] = out
         return entry
+
+    def _applies_recorded(self, plan: _RegimePlan, ctx: Ctx, tx: dict, DATE) -> bool | None:
+        """False when every `applies` of the regime is false by its recording function, whose
+        reads are then kept where `applies_not` finds them (one evaluation for both, as
+        `_wrap_applies` does for the general path); None otherwise (the fast path decides).
+        Used for a regime that has mostly not applied lately. Strict mode keeps nothing, so
+        that `applies_not` records each again against its closure."""
+        R: list = []
+        M = ctx.cache
+        kept = []
+        for rec in plan.rec_applies:
+            mark = len(R)
+            try:
+                v = rec(tx, DATE, R, M, None, None)
+            except Exception as e:
+                if self.strict and not isinstance(e, UNKNOWN_ERRORS):
+                    raise
+                return None
+            if v is not False:
+                return None
+            kept.append(R[mark:])
+        if not self.strict:
+            rid = plan.reg.id
+            for k, reads in enumerate(kept):
+                M[(APPLIED, rid, k)] = reads
+        return False
 
     def _not_applicable(self, plan: _RegimePlan, prog: _Program, ctx: Ctx, DATE, explain: bool) -> dict:
         """The entry of a regime whose every `applies` the fast path found false: what
