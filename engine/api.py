@@ -27,7 +27,11 @@ def decide(ps: PolicySet, tx: facts.Transaction, as_of: _dt.date | None = None, 
     """The decision for one validated transaction.
 
     `screening` (screening.Options): every party is screened against the policy folder's
-    restricted-party lists first, unless switched off (default: on, when the folder has lists/)."""
+    restricted-party lists first, unless switched off (default: on, when the folder has lists/).
+
+    Treat the decision as read-only: the compiled evaluator remembers check entries across
+    decisions, and a check's `facts` mapping may be the same object in several decisions of
+    the process. `copy.deepcopy` it before changing it."""
     from .screening import decide_with
 
     day = as_of or tx.date
@@ -41,7 +45,8 @@ def decide(ps: PolicySet, tx: facts.Transaction, as_of: _dt.date | None = None, 
 
 def evaluate(data: dict, *, policies: str | Path | PolicySet | None = None,
              as_of: _dt.date | str | None = None) -> dict:
-    """Validate `data` (one transaction) and decide it. Raises ExportctlError on bad input."""
+    """Validate `data` (one transaction) and decide it. Raises ExportctlError on bad input.
+    The decision is read-only, as `decide` says."""
     ps = policies if isinstance(policies, PolicySet) else load_policies(policies)
     if isinstance(as_of, str):
         as_of = _dt.date.fromisoformat(as_of)
