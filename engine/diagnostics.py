@@ -107,3 +107,12 @@ class ExportctlError(Exception):
 
     def __reduce__(self):  # picklable, for worker processes
         return (type(self), (self.diagnostics,))
+
+
+def json_path(parts) -> str:
+    """Where a value is in a transaction, as messages say it:
+    ['items', 0, 'classification'] -> 'items[0].classification'."""
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out

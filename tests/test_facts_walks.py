@@ -1,8 +1,9 @@
 """The batch path's shortcuts over a transaction's values agree with the walks that locate.
 
-`check_values` passes data within every limit by `_within_limits`, a walk that keeps no paths;
-`country_fields` walks a schema worked out once per schema (`_CountryWalk`). Each must answer
-exactly as the plain walk does, on generated data of every shape, at and around every limit."""
+`facts.check_values` passes data within every limit by `_within_limits`, a walk that keeps no
+paths; `countries.country_fields` walks a schema worked out once per schema (`_CountryWalk`).
+Each must answer exactly as the plain walk does, on generated data of every shape, at and
+around every limit."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exportctl import facts
+from exportctl import countries, facts
 from exportctl.loading import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,7 @@ def test_country_fields_match_the_plain_walk_on_edited_examples(data):
         elif node:
             node[data.draw(st.integers(0, len(node) - 1))] = data.draw(values)
     sch = facts.schema("transaction")
-    assert facts.country_fields(tx, sch) == facts._country_fields_slow(tx, sch)
+    assert countries.country_fields(tx, sch) == countries._country_fields_slow(tx, sch)
 
 
 def test_country_fields_on_schemas_with_alternatives_recursion_and_odd_shapes():
@@ -93,24 +94,24 @@ def test_country_fields_on_schemas_with_alternatives_recursion_and_odd_shapes():
                           "missing": {"$ref": "#/$defs/nothing"}}}
     tx = {"root": {"c": "FR", "kids": [{"c": "US", "kids": [{"c": 3}, {"c": "DE"}]}, "x"]}, "both": "CN",
           "plain": "GB", "missing": "JP"}
-    got = facts.country_fields(tx, sch)
-    assert got == facts._country_fields_slow(tx, sch)
+    got = countries.country_fields(tx, sch)
+    assert got == countries._country_fields_slow(tx, sch)
     assert [facts.json_path(p) for p, _ in got] == ["both", "both", "root.c", "root.c", "root.kids[0].c",
                                                    "root.kids[0].c", "root.kids[0].kids[1].c",
                                                    "root.kids[0].kids[1].c"]
     odd = {"properties": {"a": {"$ref": "#/$defs/country"}, "b": {"properties": ["c"]}}, "$defs": {"country": {}}}
-    for walk in (facts.country_fields, facts._country_fields_slow):     # fails alike
+    for walk in (countries.country_fields, countries._country_fields_slow):     # fails alike
         with pytest.raises(AttributeError):
             walk({"a": "FR"}, odd)
     none = {"properties": {"a": {"type": "string"}}}
-    assert facts.country_fields({"a": "FR"}, none) == [] == facts._country_fields_slow({"a": "FR"}, none)
+    assert countries.country_fields({"a": "FR"}, none) == [] == countries._country_fields_slow({"a": "FR"}, none)
 
 
 def test_the_transaction_schema_has_a_worked_out_walk():
-    walk = facts._country_walk(facts.schema("transaction"))
-    assert walk is not None and walk is not facts._NOWHERE
+    walk = countries._country_walk(facts.schema("transaction"))
+    assert walk is not None and walk is not countries._NOWHERE
     tx = json.loads(json.dumps({"destination": "FR", "ship_from": "US", "items": [{"origin": "DE", "components": [
         {"origin": "JP", "components": [{"origin": "CN"}]}]}]}))
-    paths = [facts.json_path(p) for p, _ in facts.country_fields(tx, facts.schema("transaction"))]
+    paths = [facts.json_path(p) for p, _ in countries.country_fields(tx, facts.schema("transaction"))]
     assert {"destination", "ship_from", "items[0].origin", "items[0].components[0].origin",
             "items[0].components[0].components[0].origin"} <= set(paths)
