@@ -772,3 +772,30 @@ def test_style_and_outcome_are_the_namedtuples_they_were():
         Outcome(None, "x")
     with pytest.raises(AttributeError):
         o.extra = 1
+
+
+def test_signals_are_caught_and_put_back_as_they_were_without_the_signal_module():
+    """batch._Signals through `_signal` (no enums of every signal built at start): a SIGTERM in
+    the block raises Interrupted(15), and both handlers are put back, the very same objects."""
+    import signal
+
+    from exportctl.batch import Interrupted, _Signals
+
+    def mine(*a):
+        return None
+
+    old = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, mine)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with pytest.raises(Interrupted) as e:
+            with _Signals() as s:
+                assert signal.getsignal(signal.SIGTERM) == s._handler
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(1000):   # the handler runs between bytecodes, at once
+                    pass
+        assert e.value.signum == signal.SIGTERM == 15
+        assert signal.getsignal(signal.SIGTERM) is mine and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGTERM, old[1])
