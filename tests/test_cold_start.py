@@ -254,6 +254,7 @@ def test_a_damaged_code_entry_is_not_used(tmp_path, monkeypatch):
 
     @dataclasses.dataclass(frozen=True)
     class Point:
+        __module__ = "exportctl.ast"    # the cache serves the engine's own classes only
         x: int
         y: int = 2
 
@@ -454,6 +455,7 @@ def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_p
 
     @dataclasses.dataclass(frozen=True)
     class Point:  # noqa: F811 - the same class again, its methods from the (bad) cache
+        __module__ = "exportctl.ast"    # the cache serves the engine's own classes only
         x: int
 
     assert "EXPORTCTL_PWNED" not in os.environ and Point(3).x == 3 and repr(Point(3)).endswith("Point(x=3)")
@@ -799,3 +801,38 @@ def test_signals_are_caught_and_put_back_as_they_were_without_the_signal_module(
     finally:
         signal.signal(signal.SIGINT, old[0])
         signal.signal(signal.SIGTERM, old[1])
+
+
+def test_the_code_cache_serves_only_the_engines_own_classes(tmp_path, monkeypatch):
+    """A program that imports the CLI keeps plain `exec` for its own dataclasses: their texts are
+    never looked up in the cache (a planted entry is not run), kept or written."""
+    import dataclasses
+    import marshal
+
+    from exportctl import policy_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    seen = {}
+    monkeypatch.setattr(dataclasses, "exec", lambda src, g=None, l=None: seen.setdefault(src, 1) and exec(src, g, l),
+                        raising=False)
+
+    @dataclasses.dataclass(frozen=True)
+    class Foreign:
+        zz_own_field: int
+
+    texts = list(seen)
+    evil = compile("import os\nos.environ['EXPORTCTL_PWNED'] = '1'\n", "<string>", "exec")
+    policy_cache._write(policy_cache._code_key(), marshal.dumps({t: evil for t in texts}))
+    monkeypatch.setattr(policy_cache, "_CODES", None)
+    monkeypatch.setattr(policy_cache, "_NEW", {})
+    policy_cache.cache_generated_code()
+    assert len(policy_cache._CODES) == len(texts)
+    monkeypatch.setattr(policy_cache, "_fits", lambda code, source: True)   # even a check that lets all through
+
+    @dataclasses.dataclass(frozen=True)
+    class Foreign:  # noqa: F811 - the same texts again: not the engine's, so never from the cache
+        zz_own_field: int
+
+    assert "EXPORTCTL_PWNED" not in os.environ and Foreign(3) == Foreign(3) and repr(Foreign(3)).endswith("Foreign(zz_own_field=3)")
+    assert policy_cache._NEW == {}
+    assert policy_cache._ours(vars(policy_cache)) and not policy_cache._ours({"__name__": "exportctlx"})
