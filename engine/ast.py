@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Union
 
 from .source import Span
 
@@ -20,6 +19,8 @@ RANK["not_applicable"] = 0
 
 @dataclass(frozen=True)
 class Literal:
+    """A number, string, date, boolean or `null` as written."""
+
     value: object  # int | float | str | date | bool | None
     span: Span
 
@@ -37,6 +38,8 @@ class Member:
 
 @dataclass(frozen=True)
 class SetLiteral:
+    """`{a, b, ...}`: members written in place."""
+
     members: tuple[Member, ...]
     span: Span
 
@@ -55,6 +58,8 @@ class Ref:
 
 @dataclass(frozen=True)
 class Call:
+    """`name(args)`, or `ns.name(args)` for a definition of a used regime."""
+
     name: str
     namespace: str | None
     args: tuple["Expr", ...]
@@ -63,6 +68,8 @@ class Call:
 
 @dataclass(frozen=True)
 class Arith:
+    """`left op right` for `+ - * /`."""
+
     op: str  # + - * /
     left: "Expr"
     right: "Expr"
@@ -71,12 +78,16 @@ class Arith:
 
 @dataclass(frozen=True)
 class Neg:
+    """`-operand`."""
+
     operand: "Expr"
     span: Span
 
 
 @dataclass(frozen=True)
 class Compare:
+    """`left op right` for `== != < <= > >=`."""
+
     op: str  # == != < <= > >=
     left: "Expr"
     right: "Expr"
@@ -85,6 +96,8 @@ class Compare:
 
 @dataclass(frozen=True)
 class In:
+    """`left in right` (or `not in`): membership in a set."""
+
     left: "Expr"
     right: "Expr"
     negated: bool
@@ -93,6 +106,8 @@ class In:
 
 @dataclass(frozen=True)
 class StartsWith:
+    """`left startswith right`: a string's prefix, or any prefix of a set."""
+
     left: "Expr"
     right: "Expr"
     span: Span
@@ -100,6 +115,8 @@ class StartsWith:
 
 @dataclass(frozen=True)
 class IsKnown:
+    """`operand is known` (or `is unknown`): whether a fact is given."""
+
     operand: "Expr"
     negated: bool
     span: Span
@@ -107,18 +124,24 @@ class IsKnown:
 
 @dataclass(frozen=True)
 class Not:
+    """`not operand`."""
+
     operand: "Expr"
     span: Span
 
 
 @dataclass(frozen=True)
 class And:
+    """`a and b and ...`, flattened."""
+
     operands: tuple["Expr", ...]
     span: Span
 
 
 @dataclass(frozen=True)
 class Or:
+    """`a or b or ...`, flattened."""
+
     operands: tuple["Expr", ...]
     span: Span
 
@@ -135,8 +158,10 @@ class Quantifier:
     span: Span
 
 
-Expr = Union[Literal, SetLiteral, Ref, Call, Arith, Neg, Compare, In, StartsWith, IsKnown,
-             Not, And, Or, Quantifier]
+Expr = (Literal | SetLiteral | Ref | Call | Arith | Neg | Compare | In | StartsWith | IsKnown
+        | Not | And | Or | Quantifier)
+"""Any expression node. Written with `|` (types.UnionType), not typing.Union: importing `typing`
+costs a warm start about 11 million instructions, and a decision needs it for no more than hints."""
 
 
 def children(e: Expr) -> tuple:
@@ -189,6 +214,8 @@ def regime_sort_key(regime: str, binding: bool) -> tuple:
 
 @dataclass(frozen=True)
 class Header:
+    """A policy's `regime` block: which law, its version and period."""
+
     regime: str
     title: str
     binding: bool
@@ -202,6 +229,8 @@ class Header:
 
 @dataclass(frozen=True)
 class Use:
+    """`use regime as alias`: another regime's sets and definitions."""
+
     regime: str
     alias: str
     span: Span
@@ -209,6 +238,8 @@ class Use:
 
 @dataclass(frozen=True)
 class Applies:
+    """When the regime applies at all (`applies when ...`)."""
+
     condition: Expr
     cite: str | None
     span: Span
@@ -216,6 +247,8 @@ class Applies:
 
 @dataclass(frozen=True)
 class Change:
+    """A dated entry of the policy's change log."""
+
     date: _dt.date
     text: str
     cite: str | None
@@ -224,16 +257,20 @@ class Change:
 
 @dataclass(frozen=True)
 class SetDecl:
+    """A named set: members and other sets added or taken away, in order."""
+
     name: str
     title: str | None
     cite: str | None
-    terms: tuple[tuple[str, Union[SetLiteral, Ref]], ...]  # (op, term); first op is "+"
+    terms: tuple[tuple[str, SetLiteral | Ref], ...]  # (op, term); first op is "+"
     span: Span
     partial: str | None = None    # why the list is known to be incomplete: a non-member is unknown
 
 
 @dataclass(frozen=True)
 class Define:
+    """A named definition, with parameters or without."""
+
     name: str
     params: tuple[str, ...]
     title: str | None
@@ -243,6 +280,8 @@ class Define:
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule: what it finds, when, under which citation, and its exceptions."""
+
     id: str
     title: str
     cite: str | None
@@ -296,7 +335,7 @@ class Encodes:
     outside `entries` makes a binding regime indeterminate: the policy cannot see it."""
 
     path: Ref
-    entries: Union[SetLiteral, Ref]
+    entries: SetLiteral | Ref
     when: "Expr | None"
     cite: str | None
     notes: tuple[str, ...]
@@ -305,6 +344,8 @@ class Encodes:
 
 @dataclass(frozen=True)
 class Conflict:
+    """Two or more regimes whose findings disagree, and how that is resolved."""
+
     id: str
     title: str
     cite: str | None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
 
 from . import facts
 from .diagnostics import ExportctlError
@@ -25,26 +25,26 @@ def _decide_one(ps, rec: facts.Record, as_of, screening=None):
     return rec.source, d, None, rec.transaction.digest
 
 
-class Style(NamedTuple):
-    """How a result is written: what a worker needs to turn a decision into text."""
+class Style(collections.namedtuple("Style", ("format", "color_out", "color_err", "width", "fail_on", "record",
+                                             "screening"), defaults=("json", False, False, None, None, False, None))):
+    """How a result is written: what a worker needs to turn a decision into text. A plain
+    namedtuple (typing.NamedTuple would import `typing`: about 11 million instructions of a
+    warm start).
 
-    format: str = "json"
-    color_out: bool = False
-    color_err: bool = False
-    width: int | None = None
-    fail_on: str | None = None
-    record: bool = False
-    screening: object = None     # screening.Options (None: screening as the policies set it up)
+    format: str; color_out, color_err: bool; width: int | None; fail_on: str | None;
+    record: bool; screening: screening.Options (None: screening as the policies set it up)."""
+
+    __slots__ = ()
 
 
-class Outcome(NamedTuple):
-    """One record's result as text, made where it was decided (a worker sends back strings)."""
+class Outcome(collections.namedtuple("Outcome", ("err", "out", "record", "error", "strict"))):
+    """One record's result as text, made where it was decided (a worker sends back strings).
 
-    err: str | None          # diagnostics for stderr
-    out: str | None          # the decision (or the JSON error record) for stdout
-    record: tuple | None     # (decision, input digest) for --record
-    error: bool              # the record was rejected
-    strict: bool             # its outcome is as strict as --fail-on, or stricter
+    err: diagnostics for stderr (str | None); out: the decision, or the JSON error record, for
+    stdout (str | None); record: (decision, input digest) for --record, or None; error: the
+    record was rejected; strict: its outcome is as strict as --fail-on, or stricter."""
+
+    __slots__ = ()
 
 
 def outcome(ps, rec: facts.Record, as_of, style: Style) -> Outcome:
@@ -221,6 +221,18 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+def _signal_module():
+    """The C module under `signal`: the same `signal()` and numbers, without building the
+    Python module's enums of every signal and handler (about 3.4 million instructions of a warm
+    start). The handler is called with a plain int either way; only the saved previous handler,
+    which is put back as it was, is not wrapped in an enum. `signal` itself where it is missing."""
+    try:
+        import _signal
+    except ImportError:     # another Python
+        import signal as _signal
+    return _signal
+
+
 class _Signals:
     """SIGINT and SIGTERM raise Interrupted, except inside a held section (writing records and
     printing them), where they wait for the section to end: output stops at a whole record."""
@@ -234,8 +246,7 @@ class _Signals:
         self.outer = None
 
     def __enter__(self):
-        import signal
-
+        signal = _signal_module()
         try:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self.saved[sig] = signal.signal(sig, self._handler)
@@ -245,8 +256,7 @@ class _Signals:
         return self
 
     def __exit__(self, *exc):
-        import signal
-
+        signal = _signal_module()
         for sig, old in self.saved.items():
             signal.signal(sig, old)
         if self.saved:

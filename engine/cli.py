@@ -23,6 +23,8 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 @dataclass
 class IO:
+    """The command's streams and whether each takes colour: injected, so tests call main() as a function."""
+
     stdin: object
     stdout: object
     stderr: object

@@ -76,6 +76,8 @@ CODES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """A problem found in an input: its code, where (file:line:col), what, and how to fix it."""
+
     code: str
     message: str
     span: Span | None = None

@@ -213,8 +213,10 @@ def _exec(source, globals=None, locals=None, /):
     exec would compile (no inherited __future__ flags), so the same functions. Installed as
     `dataclasses.exec` only: the texts are the methods `@dataclass` writes from our own classes'
     fields, never anything read from a file. A cached code object is used only for the very text
-    it was compiled from (the text is the key) and only when it fits that text (`_fits`)."""
-    if isinstance(source, str) and _CODES is not None:
+    it was compiled from (the text is the key) and only when it fits that text (`_fits`). A
+    class of any other package (a program that imports the CLI) gets plain exec: its texts are
+    never looked up, kept or written."""
+    if isinstance(source, str) and _CODES is not None and _ours(globals):
         code = _NEW.get(source)
         if code is None:
             code = _CODES.get(source)
@@ -224,6 +226,13 @@ def _exec(source, globals=None, locals=None, /):
                 code = _NEW[source] = compile(source, "<string>", "exec", dont_inherit=True)
         source = code
     return builtins.exec(source, globals, locals)
+
+
+def _ours(globals) -> bool:
+    """Whether `dataclasses` is writing methods for a class of this engine: it passes the
+    class's module namespace as the globals (an empty dict for a module it cannot find)."""
+    name = globals.get("__name__") if isinstance(globals, dict) else None
+    return isinstance(name, str) and (name == __package__ or name.startswith(__package__ + "."))
 
 
 _COMPILERS_OWN = ("join", "")     # what the compiler adds itself: a long f-string is ''.join(...)

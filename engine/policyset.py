@@ -118,6 +118,8 @@ def policy_files(root: Path, problems: list | None = None) -> list[Path]:
 
 @dataclass
 class PolicySet:
+    """A policy folder read and checked: its policies, their problems and the digest of it all."""
+
     root: Path
     policies: list[A.Policy]
     diagnostics: list[Diagnostic]

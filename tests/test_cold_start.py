@@ -254,6 +254,7 @@ def test_a_damaged_code_entry_is_not_used(tmp_path, monkeypatch):
 
     @dataclasses.dataclass(frozen=True)
     class Point:
+        __module__ = "exportctl.ast"    # the cache serves the engine's own classes only
         x: int
         y: int = 2
 
@@ -454,6 +455,7 @@ def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_p
 
     @dataclasses.dataclass(frozen=True)
     class Point:  # noqa: F811 - the same class again, its methods from the (bad) cache
+        __module__ = "exportctl.ast"    # the cache serves the engine's own classes only
         x: int
 
     assert "EXPORTCTL_PWNED" not in os.environ and Point(3).x == 3 and repr(Point(3)).endswith("Point(x=3)")
@@ -721,3 +723,116 @@ def test_a_cache_entry_is_read_by_its_size_and_a_longer_or_shorter_one_is_refuse
     assert policy_cache.get(k) is None
     f.write_bytes(whole)
     assert policy_cache.get(k) == {"x": list(range(1000))}
+
+
+_OWN_WARM = ("exportctl.cli", "exportctl.batch", "exportctl.facts", "exportctl.loading", "exportctl.policyset",
+             "exportctl.ast", "exportctl.source", "exportctl.diagnostics", "exportctl.render", "exportctl.locations",
+             "exportctl.policy_cache", "exportctl.values")
+
+
+def test_the_modules_of_a_warm_start_here_import_no_typing():
+    """`typing` costs a warm start about 11 million instructions: none of these modules imports it
+    (codegen's `from typing import TYPE_CHECKING` is the last one, outside this list)."""
+    code = f"import sys; [__import__(m) for m in {_OWN_WARM!r}]; print(sorted(m for m in ('typing', 'exportctl.codegen') if m in sys.modules))"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"
+
+
+def test_the_dataclasses_of_a_warm_start_here_have_their_own_docstring():
+    """A dataclass without one has `dataclasses` write `Name(signature)` with inspect.signature
+    (about 5 million instructions for these 23 classes at every start)."""
+    import dataclasses
+    import importlib
+
+    found = 0
+    for name in _OWN_WARM:
+        mod = importlib.import_module(name)
+        for cls in vars(mod).values():
+            if isinstance(cls, type) and cls.__module__ == name and dataclasses.is_dataclass(cls):
+                found += 1
+                assert "__doc__" in vars(cls) and not cls.__doc__.startswith(cls.__name__ + "("), cls
+    assert found > 25
+
+
+def test_style_and_outcome_are_the_namedtuples_they_were():
+    """batch's records without typing.NamedTuple: the same fields, defaults, order, equality and
+    pickling (workers send them between processes)."""
+    import pickle
+
+    from exportctl.batch import Outcome, Style
+
+    assert Style._fields == ("format", "color_out", "color_err", "width", "fail_on", "record", "screening")
+    assert Style() == ("json", False, False, None, None, False, None)
+    assert Style("text", width=80).width == 80 and Style("text")._replace(fail_on="prohibited").fail_on == "prohibited"
+    assert Outcome._fields == ("err", "out", "record", "error", "strict")
+    o = Outcome(None, "x", None, False, True)
+    back = pickle.loads(pickle.dumps(o))
+    assert type(back) is Outcome and back == o and back.strict is True
+    assert type(pickle.loads(pickle.dumps(Style("text")))) is Style
+    with pytest.raises(TypeError):
+        Outcome(None, "x")
+    with pytest.raises(AttributeError):
+        o.extra = 1
+
+
+def test_signals_are_caught_and_put_back_as_they_were_without_the_signal_module():
+    """batch._Signals through `_signal` (no enums of every signal built at start): a SIGTERM in
+    the block raises Interrupted(15), and both handlers are put back, the very same objects."""
+    import signal
+
+    from exportctl.batch import Interrupted, _Signals
+
+    def mine(*a):
+        return None
+
+    old = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, mine)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with pytest.raises(Interrupted) as e:
+            with _Signals() as s:
+                assert signal.getsignal(signal.SIGTERM) == s._handler
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(1000):   # the handler runs between bytecodes, at once
+                    pass
+        assert e.value.signum == signal.SIGTERM == 15
+        assert signal.getsignal(signal.SIGTERM) is mine and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGTERM, old[1])
+
+
+def test_the_code_cache_serves_only_the_engines_own_classes(tmp_path, monkeypatch):
+    """A program that imports the CLI keeps plain `exec` for its own dataclasses: their texts are
+    never looked up in the cache (a planted entry is not run), kept or written."""
+    import dataclasses
+    import marshal
+
+    from exportctl import policy_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    seen = {}
+    monkeypatch.setattr(dataclasses, "exec", lambda src, g=None, l=None: seen.setdefault(src, 1) and exec(src, g, l),
+                        raising=False)
+
+    @dataclasses.dataclass(frozen=True)
+    class Foreign:
+        zz_own_field: int
+
+    texts = list(seen)
+    evil = compile("import os\nos.environ['EXPORTCTL_PWNED'] = '1'\n", "<string>", "exec")
+    policy_cache._write(policy_cache._code_key(), marshal.dumps({t: evil for t in texts}))
+    monkeypatch.setattr(policy_cache, "_CODES", None)
+    monkeypatch.setattr(policy_cache, "_NEW", {})
+    policy_cache.cache_generated_code()
+    assert len(policy_cache._CODES) == len(texts)
+    monkeypatch.setattr(policy_cache, "_fits", lambda code, source: True)   # even a check that lets all through
+
+    @dataclasses.dataclass(frozen=True)
+    class Foreign:  # noqa: F811 - the same texts again: not the engine's, so never from the cache
+        zz_own_field: int
+
+    assert "EXPORTCTL_PWNED" not in os.environ and Foreign(3) == Foreign(3) and repr(Foreign(3)).endswith("Foreign(zz_own_field=3)")
+    assert policy_cache._NEW == {}
+    assert policy_cache._ours(vars(policy_cache)) and not policy_cache._ours({"__name__": "exportctlx"})
