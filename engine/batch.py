@@ -221,18 +221,6 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-def _signal_module():
-    """The C module under `signal`: the same `signal()` and numbers, without building the
-    Python module's enums of every signal and handler (about 3.4 million instructions of a warm
-    start). The handler is called with a plain int either way; only the saved previous handler,
-    which is put back as it was, is not wrapped in an enum. `signal` itself where it is missing."""
-    try:
-        import _signal
-    except ImportError:     # another Python
-        import signal as _signal
-    return _signal
-
-
 class _Signals:
     """SIGINT and SIGTERM raise Interrupted, except inside a held section (writing records and
     printing them), where they wait for the section to end: output stops at a whole record."""
@@ -246,7 +234,8 @@ class _Signals:
         self.outer = None
 
     def __enter__(self):
-        signal = _signal_module()
+        import signal
+
         try:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self.saved[sig] = signal.signal(sig, self._handler)
@@ -256,7 +245,8 @@ class _Signals:
         return self
 
     def __exit__(self, *exc):
-        signal = _signal_module()
+        import signal
+
         for sig, old in self.saved.items():
             signal.signal(sig, old)
         if self.saved:

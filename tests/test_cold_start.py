@@ -776,9 +776,9 @@ def test_style_and_outcome_are_the_namedtuples_they_were():
         o.extra = 1
 
 
-def test_signals_are_caught_and_put_back_as_they_were_without_the_signal_module():
-    """batch._Signals through `_signal` (no enums of every signal built at start): a SIGTERM in
-    the block raises Interrupted(15), and both handlers are put back, the very same objects."""
+def test_signals_are_caught_and_put_back_as_they_were():
+    """batch._Signals: a SIGTERM in the block raises Interrupted(15), and both handlers are put
+    back, the very same objects."""
     import signal
 
     from exportctl.batch import Interrupted, _Signals
