@@ -45,7 +45,6 @@ import datetime as _dt
 import types
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import TYPE_CHECKING
 
 from . import ast as A
 from .compile import Compiler, Ctx
@@ -58,6 +57,7 @@ from .runtime import STRICT_HELPERS, UNKNOWN_ERRORS, StrictMemo, facts_of
 from .semantics import in_force, truth
 from .values import Node
 
+TYPE_CHECKING = False    # typing.TYPE_CHECKING without importing typing (11 M instructions of a warm start)
 if TYPE_CHECKING:
     from .emit import Code
 
@@ -293,7 +293,8 @@ class FastEvaluator:
         policies = [r.policy for r in regimes.values()]
         self._comp = Compiler(policies, fact_roots)
         self._ordered = regime_order(regimes.values())
-        self._breaks = _breakpoints(policies)
+        self._policies = policies
+        self._break_days: list | None = None
         self._code: Code | None = None
         self._epochs: dict = {}        # epoch index -> _Program
         self._by_day: dict = {}        # date -> _Program
@@ -301,6 +302,14 @@ class FastEvaluator:
         self.fallbacks = 0             # transactions decided by the closure evaluator alone
 
     # -- programs
+    @property
+    def _breaks(self) -> list:
+        """The epochs' first days (`_breakpoints`), worked out when the first program is: a start
+        that decides one transaction during the warm-up never needs them (3 ms)."""
+        if self._break_days is None:
+            self._break_days = _breakpoints(self._policies)
+        return self._break_days
+
     def program(self, day: _dt.date) -> _Program:
         p = self._by_day.get(day)
         if p is None:
