@@ -183,7 +183,11 @@ def _refs(proc: subprocess.Popen, label, check_exit: bool = False) -> int | None
 
 
 def _cli_inputs(tmp: str, n: int, first: int) -> tuple[Path, Path]:
-    """N generated records and a file of the first `first` of them; the policy cache filled."""
+    """N generated records and a file of the first `first` of them; the policy cache filled.
+    The cache is a folder of this measurement's own (XDG_CACHE_HOME, which every run inherits):
+    in the user's, other runs and installs write entries too, and the oldest are dropped, so a
+    run on N records could parse the policies where the run on the first ones did not."""
+    os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
     big, small = Path(tmp) / "n.jsonl", Path(tmp) / "first.jsonl"
     generate(n, big, seed=20261129)
     small.write_text("".join(big.read_text(encoding="utf-8").splitlines(keepends=True)[:first]), encoding="utf-8")
