@@ -92,6 +92,7 @@ def _within_limits(data, limits: Limits) -> bool:
     """Whether `check_values` finds nothing: the same tests on every value, in one walk that
     builds no path (the batch path's commonest case). Plain strings, numbers, booleans and null
     are tested where they lie; anything else is pushed and tested as `check_values` tests it."""
+    from itertools import repeat
     from math import isfinite
 
     max_depth, chars, cap, big = limits.depth, limits.string_chars, limits.items, 10 ** limits.int_digits
@@ -103,22 +104,7 @@ def _within_limits(data, limits: Limits) -> bool:
         if isinstance(value, dict):
             if depth > max_depth:
                 return False
-            depth += 1
-            for k, v in value.items():
-                if isinstance(k, str) and len(k) > chars:
-                    return False
-                t = type(v)
-                if t is str:
-                    if len(v) > chars:
-                        return False
-                elif t is int:
-                    if abs(v) >= big:
-                        return False
-                elif t is float:
-                    if not isfinite(v):
-                        return False
-                elif v is not None and t is not bool:
-                    push((v, depth, k))
+            pairs = value.items()
         elif isinstance(value, list):
             if depth > max_depth:
                 return False
@@ -126,30 +112,35 @@ def _within_limits(data, limits: Limits) -> bool:
                 items += len(value)
                 if items > cap:
                     return False
-            depth += 1
-            for v in value:
-                t = type(v)
-                if t is str:
-                    if len(v) > chars:
-                        return False
-                elif t is int:
-                    if abs(v) >= big:
-                        return False
-                elif t is float:
-                    if not isfinite(v):
-                        return False
-                elif v is not None and t is not bool:
-                    push((v, depth, None))
-        elif isinstance(value, bool) or value is None:
-            pass
-        elif isinstance(value, int):
-            if abs(value) >= big:
+            pairs = zip(repeat(None), value)       # an element has no key
+        else:
+            if isinstance(value, bool) or value is None:
+                pass
+            elif isinstance(value, int):
+                if abs(value) >= big:
+                    return False
+            elif isinstance(value, float):
+                if not isfinite(value):
+                    return False
+            elif isinstance(value, str) and len(value) > chars:
                 return False
-        elif isinstance(value, float):
-            if not isfinite(value):
+            continue
+        depth += 1
+        for k, v in pairs:
+            if isinstance(k, str) and len(k) > chars:
                 return False
-        elif isinstance(value, str) and len(value) > chars:
-            return False
+            t = type(v)
+            if t is str:
+                if len(v) > chars:
+                    return False
+            elif t is int:
+                if abs(v) >= big:
+                    return False
+            elif t is float:
+                if not isfinite(v):
+                    return False
+            elif v is not None and t is not bool:
+                push((v, depth, k))
     return True
 
 

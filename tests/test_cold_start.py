@@ -427,9 +427,10 @@ def test_a_start_that_evaluates_files_only_imports_no_argparse(tmp_path):
     assert p.stdout.split() == ["0", "False"], p.stderr
 
 
-def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_path, monkeypatch):
-    """An entry with a valid header whose code was not compiled from the text it is filed under
-    (another text's code, or a code object naming something the text does not) is not run."""
+def _planted_code_cache(tmp_path, monkeypatch, make) -> tuple:
+    """The method texts `@dataclass` writes for the class `make()` defines, each filed in a fresh
+    code cache with code that sets EXPORTCTL_PWNED if it ever runs; the cache then read back.
+    Returns (texts, that code)."""
     import dataclasses
     import marshal
 
@@ -439,11 +440,7 @@ def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_p
     seen = {}
     monkeypatch.setattr(dataclasses, "exec", lambda src, g=None, l=None: seen.setdefault(src, 1) and exec(src, g, l),
                         raising=False)
-
-    @dataclasses.dataclass(frozen=True)
-    class Point:
-        x: int
-
+    make()
     texts = list(seen)
     assert texts
     evil = compile("import os\nos.environ['EXPORTCTL_PWNED'] = '1'\n", "<string>", "exec")
@@ -452,6 +449,22 @@ def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_p
     monkeypatch.setattr(policy_cache, "_NEW", {})
     policy_cache.cache_generated_code()
     assert len(policy_cache._CODES) == len(texts)
+    return texts, evil
+
+
+def test_a_cached_code_object_that_does_not_fit_its_text_is_compiled_again(tmp_path, monkeypatch):
+    """An entry with a valid header whose code was not compiled from the text it is filed under
+    (another text's code, or a code object naming something the text does not) is not run."""
+    import dataclasses
+
+    from exportctl import policy_cache
+
+    def make():
+        @dataclasses.dataclass(frozen=True)
+        class Point:
+            x: int
+
+    texts, evil = _planted_code_cache(tmp_path, monkeypatch, make)
 
     @dataclasses.dataclass(frozen=True)
     class Point:  # noqa: F811 - the same class again, its methods from the (bad) cache
@@ -807,26 +820,15 @@ def test_the_code_cache_serves_only_the_engines_own_classes(tmp_path, monkeypatc
     """A program that imports the CLI keeps plain `exec` for its own dataclasses: their texts are
     never looked up in the cache (a planted entry is not run), kept or written."""
     import dataclasses
-    import marshal
 
     from exportctl import policy_cache
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    seen = {}
-    monkeypatch.setattr(dataclasses, "exec", lambda src, g=None, l=None: seen.setdefault(src, 1) and exec(src, g, l),
-                        raising=False)
+    def make():
+        @dataclasses.dataclass(frozen=True)
+        class Foreign:
+            zz_own_field: int
 
-    @dataclasses.dataclass(frozen=True)
-    class Foreign:
-        zz_own_field: int
-
-    texts = list(seen)
-    evil = compile("import os\nos.environ['EXPORTCTL_PWNED'] = '1'\n", "<string>", "exec")
-    policy_cache._write(policy_cache._code_key(), marshal.dumps({t: evil for t in texts}))
-    monkeypatch.setattr(policy_cache, "_CODES", None)
-    monkeypatch.setattr(policy_cache, "_NEW", {})
-    policy_cache.cache_generated_code()
-    assert len(policy_cache._CODES) == len(texts)
+    _planted_code_cache(tmp_path, monkeypatch, make)
     monkeypatch.setattr(policy_cache, "_fits", lambda code, source: True)   # even a check that lets all through
 
     @dataclasses.dataclass(frozen=True)
