@@ -251,3 +251,19 @@ def test_country_codes_are_read_from_the_cache_without_importing_pycountry(tmp_p
     from exportctl import countries
 
     assert countries._known_alpha2() == frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+def test_the_cache_keeps_its_newest_entries_and_drops_the_oldest(tmp_path, monkeypatch):
+    """Each policy folder and install writes about five entries: KEEP of them are kept, so that a
+    few of those side by side do not push each other out (each would parse its policies again)."""
+    from exportctl import policy_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    keys = [f"{i:064x}" for i in range(policy_cache.KEEP + 2)]
+    for n, k in enumerate(keys):
+        policy_cache.put(k, n)
+        os.utime(policy_cache.folder() / f"{k}.pickle", ns=(10**18 + n, 10**18 + n))   # written in this order
+    assert policy_cache.KEEP >= 48
+    assert [policy_cache.get(k) for k in keys[:3]] == [None, None, 2]
+    assert policy_cache.get(keys[-1]) == len(keys) - 1
+    assert len(list(policy_cache.folder().glob("*.pickle"))) == policy_cache.KEEP
