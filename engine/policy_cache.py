@@ -31,7 +31,7 @@ from pathlib import Path
 
 MAGIC = b"exportctl-policy-cache 1\n"
 MAX_BYTES = 256 * 1024 * 1024
-KEEP = 64   # entries kept, the oldest written go first: about five a policy folder and install, so a
+KEEP = 64   # entries kept, the oldest written go first: five or six a policy folder and install, so a
             # dozen of those (drafts, venvs, an upgrade) do not push each other out and parse again
 
 

@@ -254,7 +254,7 @@ def test_country_codes_are_read_from_the_cache_without_importing_pycountry(tmp_p
 
 
 def test_the_cache_keeps_its_newest_entries_and_drops_the_oldest(tmp_path, monkeypatch):
-    """Each policy folder and install writes about five entries: KEEP of them are kept, so that a
+    """Each policy folder and install writes five or six entries: KEEP of them are kept, so that a
     few of those side by side do not push each other out (each would parse its policies again)."""
     from exportctl import policy_cache
 
