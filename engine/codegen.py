@@ -48,7 +48,8 @@ from operator import itemgetter
 
 from . import ast as A
 from .compile import Compiler, Ctx
-from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, check_order, denial_kind, make_finding,
+from .evaluate import (RANK, CompiledConflict, CompiledRegime, CompiledRule, applies_checks, check_order, denial_kind,
+                       entry_head, make_finding,
                        finding_order, found_checks, obligations_of, decide, evaluate_regime, exception_checks,
                        regime_order, resolve_rule, scope_findings)
 from .evaluate import evaluate as plain_evaluate
@@ -480,7 +481,6 @@ class FastEvaluator:
                 definite = r.outcome
             if cr.exceptions:
                 with_exceptions.append((cr, i, item_id))
-        h = reg.policy.header
         outcome = at_most = definite
         if reg.encodes:
             prog.prime(ctx)
@@ -492,8 +492,7 @@ class FastEvaluator:
                     outcome = "indeterminate"
         if len(findings) > 1:
             findings.sort(key=finding_order)
-        entry = {"regime": h.regime, "title": h.title, "binding": h.binding, "version": h.version, "outcome": outcome,
-                 "findings": findings, "missing": [], "_needs": {}, "_alone": set()}
+        entry = entry_head(reg, outcome, findings)
         if outcome == "indeterminate":
             entry["at_least"], entry["at_most"] = definite, at_most
         elif definite == "prohibited":
@@ -557,14 +556,11 @@ class FastEvaluator:
         """The entry of a regime whose every `applies` the fast path found false: what
         `evaluate_regime` builds, with the check of each `applies` (the facts it read)."""
         reg = plan.reg
-        h = reg.policy.header
-        entry = {"regime": h.regime, "title": h.title, "binding": h.binding, "version": h.version,
-                 "outcome": "not_applicable", "findings": [], "missing": [], "_needs": {}, "_alone": set()}
+        entry = entry_head(reg)
         if explain and reg.explainer is not None:
             prog.prime(ctx)
-            fast = FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies, self.strict, plan.entries)
-            applies_not, p = reg.explainer.applies_not, reg.policy
-            entry["checked"] = [applies_not(p, a, ctx, fast, k) for k, (a, _) in enumerate(reg.applies)]
+            entry["checked"] = applies_checks(reg, ctx, FastHints(plan.why, DATE, plan.rec_why, plan.rec_applies,
+                                                                  self.strict, plan.entries))
         return entry
 
     # -- fired rules only (no explanations): what a screening loop needs

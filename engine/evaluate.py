@@ -218,22 +218,27 @@ _LIST_NAMES = {"eccn": "ECCN", "usml": "USML entry", "eu": "EU Annex I entry", "
                "mtcr": "MTCR Annex item", "wassenaar": "Wassenaar entry", "cn_military": "China military list entry"}
 
 
+def entry_head(reg: CompiledRegime, outcome: str = "not_applicable", findings: list | None = None) -> dict:
+    """A regime entry's first keys, in their order (strict mode compares the order of entries
+    built directly with these). `_needs` (missing path -> {(rule id, cite)}: which rules need the
+    answer) and `_alone` (paths whose answer alone settles a rule) are for `decide` only."""
+    h = reg.policy.header
+    return {"regime": reg.id, "title": h.title, "binding": h.binding, "version": h.version, "outcome": outcome,
+            "findings": [] if findings is None else findings, "missing": [], "_needs": {}, "_alone": set()}
+
+
+def applies_checks(reg: CompiledRegime, ctx: Ctx, fast) -> list:
+    """The checks of a regime that does not apply: each `applies`, with the facts it read."""
+    applies_not, p = reg.explainer.applies_not, reg.policy
+    return [applies_not(p, a, ctx, fast, k) for k, (a, _) in enumerate(reg.applies)]
+
+
 def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict:
     p = reg.policy
     h = p.header
     day = ctx.as_of
-    entry = {
-        "regime": reg.id,
-        "title": h.title,
-        "binding": h.binding,
-        "version": h.version,
-        "outcome": "not_applicable",
-        "findings": [],
-        "missing": [],
-    }
-    needs: dict = {}      # missing path -> {(rule id, cite)}: which rules need the answer
-    alone: set = set()    # paths whose answer alone settles a rule
-    entry["_needs"], entry["_alone"] = needs, alone
+    entry = entry_head(reg)
+    needs, alone = entry["_needs"], entry["_alone"]
     if not in_force(h.start, h.end, day):
         entry["note"] = f"not in force on {day.isoformat()}"
         return entry
@@ -251,8 +256,7 @@ def evaluate_regime(reg: CompiledRegime, ctx: Ctx, explain: bool = True) -> dict
             app_missing |= v.paths
     if applies is False:
         if explain and reg.explainer is not None:
-            applies_not, fast = reg.explainer.applies_not, reg.fast_why
-            entry["checked"] = [applies_not(p, a, ctx, fast, k) for k, (a, _) in enumerate(reg.applies)]
+            entry["checked"] = applies_checks(reg, ctx, reg.fast_why)
         return entry
     items = ctx.root.data.get("items") or []
     item_envs = [({"item": Node(f"items[{i}]", it)}, it.get("id")) for i, it in enumerate(items)]
@@ -370,7 +374,6 @@ def _checked(reg: CompiledRegime, ctx: Ctx, day, item_envs, tx_env, seen: set, f
     ex = reg.explainer
     if ex is None:
         return []
-    p = reg.policy
     fast = reg.fast_why
     if fast is not None and fast.entries is not None:
         # the compiled evaluator answers every rule's conjuncts in one call: only the rules it
