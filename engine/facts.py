@@ -12,6 +12,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
+from math import isfinite
 from pathlib import Path
 from collections.abc import Iterator
 
@@ -92,9 +94,6 @@ def _within_limits(data, limits: Limits) -> bool:
     """Whether `check_values` finds nothing: the same tests on every value, in one walk that
     builds no path (the batch path's commonest case). Plain strings, numbers, booleans and null
     are tested where they lie; anything else is pushed and tested as `check_values` tests it."""
-    from itertools import repeat
-    from math import isfinite
-
     max_depth, chars, cap, big = limits.depth, limits.string_chars, limits.items, 10 ** limits.int_digits
     items = 0
     stack = [(data, 1, None)]
