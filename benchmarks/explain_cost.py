@@ -137,14 +137,15 @@ def instructions(args) -> int:
     if shutil.which("valgrind") is None:
         print("--instructions needs valgrind (Debian: apt install valgrind)", file=sys.stderr)
         return 2
-    subprocess.run([sys.executable, __file__, "--n", "1", "--phase", "none"], check=True)   # fill the policy cache
+    with tempfile.TemporaryDirectory() as tmp:
+        _own_cache(tmp)
+        subprocess.run([sys.executable, __file__, "--n", "1", "--phase", "none"], check=True)   # fill the policy cache
 
-    counts = {}
-    for pair in (("none", "plain"), ("checked", "validate")):
-        runs = {phase: _callgrind([__file__, "--n", str(args.n), "--phase", phase]) for phase in pair}
-        for phase, proc in runs.items():
-            counts[phase] = _refs(proc, phase, check_exit=True)
-            if counts[phase] is None:
+        counts = {}
+        for pair in (("none", "plain"), ("checked", "validate")):
+            runs = {phase: _callgrind([__file__, "--n", str(args.n), "--phase", phase]) for phase in pair}
+            counts.update((phase, _refs(proc, phase, check_exit=True)) for phase, proc in runs.items())
+            if None in counts.values():
                 return 1
     plain, checked = counts["plain"] - counts["none"], counts["checked"] - counts["none"]
     validate = counts["validate"] - counts["none"]
@@ -182,12 +183,17 @@ def _refs(proc: subprocess.Popen, label, check_exit: bool = False) -> int | None
     return int(m.group(1).replace(",", ""))
 
 
-def _cli_inputs(tmp: str, n: int, first: int) -> tuple[Path, Path]:
-    """N generated records and a file of the first `first` of them; the policy cache filled.
-    The cache is a folder of this measurement's own (XDG_CACHE_HOME, which every run inherits):
-    in the user's, other runs and installs write entries too, and the oldest are dropped, so a
-    run on N records could parse the policies where the run on the first ones did not."""
+def _own_cache(tmp: str) -> None:
+    """Every run of this measurement (they inherit the environment) uses a policy cache of its
+    own, in `tmp`: in the user's, other runs and installs write entries too and the oldest are
+    dropped, so one run could parse the policies where the run it is compared with did not."""
     os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
+
+
+def _cli_inputs(tmp: str, n: int, first: int) -> tuple[Path, Path]:
+    """N generated records and a file of the first `first` of them; the measurement's own policy
+    cache (`_own_cache`) filled."""
+    _own_cache(tmp)
     big, small = Path(tmp) / "n.jsonl", Path(tmp) / "first.jsonl"
     generate(n, big, seed=20261129)
     small.write_text("".join(big.read_text(encoding="utf-8").splitlines(keepends=True)[:first]), encoding="utf-8")
@@ -228,11 +234,9 @@ def cli_instructions(args) -> int:
         big, small = _cli_inputs(tmp, args.n, small_n)
         runs = {(v, size): _callgrind([__file__, "--run-cli", str(path), v, "--prepared"])
                 for v in VARIANTS for size, path in (("n", big), ("small", small))}
-        counts = {}
-        for key, proc in runs.items():
-            counts[key] = _refs(proc, key)
-            if counts[key] is None:
-                return 1
+        counts = {key: _refs(proc, key) for key, proc in runs.items()}
+        if None in counts.values():
+            return 1
     per = {v: (counts[(v, "n")] - counts[(v, "small")]) // (args.n - small_n) for v in VARIANTS}
     result = {
         "transactions": args.n, "measured_records": args.n - small_n,

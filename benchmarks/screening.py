@@ -47,7 +47,6 @@ import datetime as _dt
 import gc
 import json
 import os
-import re
 import subprocess
 import random
 import statistics
@@ -60,6 +59,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+
+from explain_cost import _refs  # noqa: E402 - a callgrind run's instruction count, as every benchmark reads it
 
 SYLLABLES = ("zhong hua xin tian hang yu xing kong guang dian ke ji jin long feng hai bei nan dong xi "
              "shan chuan he hu yun lan bai hong ming da wei tong bo rui an kang sheng chang jiang "
@@ -228,16 +229,6 @@ def phase(n: int, m: int, root: Path, which: str) -> int:
     return 0
 
 
-def _refs(proc: subprocess.Popen, label) -> int | None:
-    """The instructions a finished callgrind run counted; None (said on stderr) when it failed."""
-    err = proc.communicate()[1]
-    found = re.search(r"I\s+refs:\s+([\d,]+)", err)
-    if proc.returncode or found is None:
-        print(f"the {label} run failed:\n{err[-2000:]}", file=sys.stderr)
-        return None
-    return int(found.group(1).replace(",", ""))
-
-
 def instructions(n: int, m: int, out: str | None) -> int:
     """Two runs under valgrind's callgrind (instructions, the same count whatever else the
     machine does), one with screening off and one with it on, counting the M decisions only
@@ -262,13 +253,10 @@ def instructions(n: int, m: int, out: str | None) -> int:
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                     env={**env, "EXPORTCTL_BENCH_CALLGRIND": "1"})
 
-        counts = {}
-        for pair in (("off", "on"),):                  # side by side: the machine has 2 cores
-            runs = {which: start(which) for which in pair}
-            for which, proc in runs.items():
-                counts[which] = _refs(proc, which)
-                if counts[which] is None:
-                    return 1
+        runs = {which: start(which) for which in ("off", "on")}      # side by side: the machine has 2 cores
+        counts = {which: _refs(proc, which, check_exit=True) for which, proc in runs.items()}
+        if None in counts.values():
+            return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     without, with_ = counts["off"], counts["on"]
@@ -333,11 +321,9 @@ def cli_instructions(n: int, m: int, out: str | None) -> int:
                       "--run-cli", str(path), str(root), which],
                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
                  for which in ("off", "on") for size, path in (("m", big), ("first", small))}
-        counts = {}
-        for key, proc in procs.items():
-            counts[key] = _refs(proc, key)
-            if counts[key] is None:
-                return 1
+        counts = {key: _refs(proc, key, check_exit=True) for key, proc in procs.items()}
+        if None in counts.values():
+            return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     per = {w: (counts[(w, "m")] - counts[(w, "first")]) // (m - FIRST) for w in ("off", "on")}
