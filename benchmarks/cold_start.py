@@ -3,18 +3,26 @@ several new processes, this tree against a baseline ref, with the policy cache c
 warm with a transaction never seen before (its `id` changed each run, so nothing of the input
 itself comes from the cache: only the policies, lists and code), beside `python -c pass`.
 
-    python benchmarks/cold_start.py                  # 7 runs each, baseline = git main
+    python benchmarks/cold_start.py                  # 7 rounds, baseline = git main
     python benchmarks/cold_start.py --runs 3 --smoke # for CI: runs, times nothing strictly
     python benchmarks/cold_start.py --python v/bin/python   # an installed copy (pip install .) instead
     python benchmarks/cold_start.py --instructions   # also counts the instructions of one run of each
 
-Uses hyperfine when it is on the PATH (its median), else its own loop (time.perf_counter around
-subprocess.run, and the CPU time the process used, which a busy shared machine inflates less).
-Each configuration gets its own XDG_CACHE_HOME: "cold cache" empties it before every run, "warm
-cache" fills it once first. Both trees are byte-compiled first (`compileall`), as an installed
-package is: with PYTHONDONTWRITEBYTECODE set, a checkout would otherwise compile every module from
-source on every start (over 100 ms). Also prints where the warm start goes (`python -X
-importtime`: the heaviest imports).
+The command timed is the one users type: the `exportctl` console script of the environment
+(beside its python, as `pip install` writes it; it imports `re` before exportctl), run by that
+python. `--module` times `python -m exportctl.cli` instead (which imports `runpy` and
+`importlib.util`), as does an environment without the script.
+
+Each round runs every configuration once, `python -c pass` among them, so a host that runs
+faster or slower from one minute to the next (this shared 2-core machine does: `python -c pass`
+takes 15 ms in a quiet hour and 25 ms in a busy one) slows all of them alike; besides the median
+and the minimum of the clock and of the CPU time (`getrusage`, less disturbed by a busy machine),
+each configuration gets `per_floor`: the median over the rounds of its time divided by that of
+`python -c pass` in the same round. Each configuration has its own XDG_CACHE_HOME: "cold cache"
+empties it before every run, "warm cache" fills it once first. Both trees are byte-compiled
+first (`compileall`), as an installed package is: with PYTHONDONTWRITEBYTECODE set, a checkout
+would otherwise compile every module from source on every start (over 100 ms). Also prints where
+the warm start goes (`python -X importtime`: the heaviest imports).
 """
 from __future__ import annotations
 
@@ -35,8 +43,23 @@ QUICKSTART = ROOT / "examples" / "quickstart.yaml"
 PYTHON = sys.executable     # --python: another environment's, e.g. one made with `pip install .`
 
 
+SCRIPT = None               # the environment's console script (main), unless --module
+
+
 def _cmd(path: Path = QUICKSTART) -> list[str]:
+    if SCRIPT is not None:
+        return [PYTHON, str(SCRIPT), "evaluate", str(path)]
     return [PYTHON, "-m", "exportctl.cli", "evaluate", str(path)]
+
+
+def console_script(python: str) -> Path | None:
+    """The `exportctl` script `pip install` wrote beside `python`, if it is one of ours."""
+    script = Path(python).parent / "exportctl"
+    try:
+        head = script.read_text(encoding="utf-8")[:400]
+    except (OSError, UnicodeDecodeError):
+        return None
+    return script if "from exportctl.cli import main" in head else None
 
 
 def _fresh(cwd: Path, n: int) -> Path:
@@ -55,41 +78,44 @@ def _env(pythonpath: Path | None, cache: Path) -> dict:
     return env
 
 
-def measure(runs: int, pythonpath: Path | None, cache: Path, cold: bool, cwd: Path, fresh: bool = False,
-            floor: bool = False) -> dict:
-    """Wall and CPU times of `runs` new processes (`floor`: of `python -c pass`)."""
-    env = _env(pythonpath, cache)
-    if not cold and not floor:
-        subprocess.run(_cmd(), env=env, cwd=cwd, capture_output=True)   # fills the cache
-    hf = shutil.which("hyperfine")
-    if hf and not fresh and not floor:
-        prepare = f"rm -rf {cache}/exportctl" if cold else "true"
-        with tempfile.NamedTemporaryFile(suffix=".json") as res:
-            subprocess.run([hf, "-N", "--runs", str(runs), "--prepare", prepare, "--export-json", res.name,
-                            " ".join(_cmd())], env=env, cwd=cwd, capture_output=True, check=True)
-            times = json.loads(Path(res.name).read_text())["results"][0]["times"]
-    else:
-        import resource
+def _run(cmd: list, env: dict, cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one new process."""
+    import resource
 
-        hf = None
-        times, cpu = [], []
-        for n in range(runs):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    p = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode not in (0, 1):
+        raise SystemExit(p.stderr.decode())
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def measure(plan: list, runs: int, tmp: Path, cwd: Path) -> dict:
+    """Every configuration of `plan` (label, pythonpath, cold, fresh, floor) once a round, `runs`
+    rounds: median and minimum of wall and CPU time, and the median ratio to the floor's round."""
+    envs = [_env(pp, tmp / f"cache{i}") for i, (_, pp, *_) in enumerate(plan)]
+    for env, (_, _, cold, _, floor) in zip(envs, plan):
+        if not cold and not floor:
+            subprocess.run(_cmd(), env=env, cwd=cwd, capture_output=True)   # fills the cache
+    got: dict = {label: [] for label, *_ in plan}
+    for n in range(runs):
+        for i, (label, _, cold, fresh, floor) in enumerate(plan):
             if cold:
-                shutil.rmtree(cache / "exportctl", ignore_errors=True)
+                shutil.rmtree(tmp / f"cache{i}" / "exportctl", ignore_errors=True)
             cmd = [PYTHON, "-c", "pass"] if floor else _cmd(_fresh(cwd, n) if fresh else QUICKSTART)
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            t = time.perf_counter()
-            p = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True)
-            times.append(time.perf_counter() - t)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-            if p.returncode not in (0, 1):
-                raise SystemExit(p.stderr.decode())
-    out = {"median_ms": round(statistics.median(times) * 1000, 1), "min_ms": round(min(times) * 1000, 1),
-           "runs": len(times), "tool": "hyperfine" if hf else "perf_counter"}
-    if not hf:
-        out["cpu_median_ms"] = round(statistics.median(cpu) * 1000, 1)
-        out["cpu_min_ms"] = round(min(cpu) * 1000, 1)
+            got[label].append(_run(cmd, envs[i], cwd))
+    floors = next((got[label] for label, *rest in plan if rest[-1]), None)
+    out = {}
+    for label, times in got.items():
+        walls, cpus = [w for w, _ in times], [c for _, c in times]
+        r = out[label] = {"median_ms": round(statistics.median(walls) * 1000, 1),
+                          "min_ms": round(min(walls) * 1000, 1), "runs": len(times),
+                          "cpu_median_ms": round(statistics.median(cpus) * 1000, 1),
+                          "cpu_min_ms": round(min(cpus) * 1000, 1)}
+        if floors is not None and times is not floors:
+            r["per_floor"] = round(statistics.median(w / f for w, (f, _) in zip(walls, floors)), 2)
     return out
 
 
@@ -141,9 +167,12 @@ def main(argv=None) -> int:
     ap.add_argument("--python", help="the interpreter of an environment where exportctl is installed "
                                      "(e.g. `python -m venv v && v/bin/pip install .`, as the README does: no "
                                      "editable finder, no `fast` extra); default: this one")
+    ap.add_argument("--module", action="store_true", help="time `python -m exportctl.cli` instead of the "
+                    "environment's `exportctl` console script")
     args = ap.parse_args(argv)
-    global PYTHON
+    global PYTHON, SCRIPT
     PYTHON = args.python or sys.executable
+    SCRIPT = None if args.module else console_script(PYTHON)
     sys.path.insert(0, str(HERE))
     from batch_speed import baseline_tree
 
@@ -155,25 +184,29 @@ def main(argv=None) -> int:
         cwd.mkdir()
         base = None if args.no_baseline or args.smoke else baseline_tree(args.baseline_ref, tmp / "base")
         compile_tree(ROOT / "engine")
-        plan = [("new, cold cache", None, True, False), ("new, warm cache", None, False, False),
-                ("new, warm, new tx", None, False, True)]
+        plan = [("new, cold cache", None, True, False, False), ("new, warm cache", None, False, False, False),
+                ("new, warm, new tx", None, False, True, False)]
         if base:
             compile_tree(base / "exportctl")
-            plan[:0] = [("baseline, cold cache", base, True, False), ("baseline, warm cache", base, False, False),
-                        ("baseline, warm, new tx", base, False, True)]
-        plan.append(("python -c pass", None, False, False))
-        for i, (label, pp, cold, fresh) in enumerate(plan):
-            r = results[label] = measure(runs, pp, tmp / f"cache{i}", cold, cwd, fresh, floor=label.startswith("python"))
-            cpu = f", CPU {r['cpu_median_ms']:.1f} ms (min {r['cpu_min_ms']:.1f})" if "cpu_median_ms" in r else ""
-            print(f"{label:22} median {r['median_ms']:8.1f} ms  (min {r['min_ms']:.1f}{cpu}, "
-                  f"{r['runs']} runs, {r['tool']})", flush=True)
+            plan[:0] = [("baseline, cold cache", base, True, False, False),
+                        ("baseline, warm cache", base, False, False, False),
+                        ("baseline, warm, new tx", base, False, True, False)]
+        plan.append(("python -c pass", None, False, False, True))
+        print("timing:", " ".join(_cmd(Path("FILE"))[1:]) if SCRIPT else "python -m exportctl.cli evaluate FILE",
+              f"({runs} rounds)", flush=True)
+        results = measure(plan, runs, tmp, cwd)
+        for i, (label, pp, cold, fresh, floor) in enumerate(plan):
+            r = results[label]
+            ratio = f", {r['per_floor']:.2f}x python -c pass" if "per_floor" in r else ""
+            print(f"{label:22} median {r['median_ms']:8.1f} ms  (min {r['min_ms']:.1f}, CPU {r['cpu_median_ms']:.1f} ms "
+                  f"(min {r['cpu_min_ms']:.1f}){ratio}, {r['runs']} runs)", flush=True)
             if args.instructions and not cold:
-                r["instructions"] = instructions(pp, tmp / f"cache{i}", cwd, fresh, floor=label.startswith("python"))
+                r["instructions"] = instructions(pp, tmp / f"cache{i}", cwd, fresh, floor=floor)
                 print(f"{'':22} {r['instructions'] or 0:,} instructions", flush=True)
         prof = where(cwd, tmp / f"cache{len(plan) - 2}")
         print("heaviest imports of a warm start:", json.dumps(prof["imports"]))
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "load": os.getloadavg(), "python": PYTHON,
-           "results": results, "where": prof}
+           "command": "script" if SCRIPT else "module", "results": results, "where": prof}
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=2))
     return 0

@@ -42,6 +42,7 @@ from __future__ import annotations
 import ast
 import bisect
 import datetime as _dt
+import gc
 import types
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -317,9 +318,18 @@ class FastEvaluator:
             e = bisect.bisect_right(self._breaks, day)
             p = self._epochs.get(e)
             if p is None:
-                if self._code is None:
-                    self._code = self._generate()
-                p = self._epochs[e] = _bind(self, self._code, day)
+                # Generating makes some 10^5 AST nodes and code objects, none of them garbage: with
+                # the collector running, its passes took a third of the time (0.38-0.58 s against
+                # 0.25 s for the bundled policies' first program)
+                collecting = gc.isenabled()
+                gc.disable()
+                try:
+                    if self._code is None:
+                        self._code = self._generate()
+                    p = self._epochs[e] = _bind(self, self._code, day)
+                finally:
+                    if collecting:
+                        gc.enable()
             if len(self._by_day) > 20000:
                 self._by_day.clear()
             self._by_day[day] = p

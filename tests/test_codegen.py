@@ -565,6 +565,38 @@ def test_generated_code_is_python_built_from_ast_and_readable():
     assert not re.search(r"(^|[^._a-zA-Z])(eval|exec)\(", source)
 
 
+@pytest.mark.parametrize("collecting", [True, False])
+def test_generating_pauses_the_collector_and_gives_the_callers_setting_back(monkeypatch, collecting):
+    """The program is generated with the cyclic collector paused (its passes over the new AST
+    nodes were a third of the time); whatever the caller had is back afterwards, after an error too."""
+    import gc
+
+    ps = _policyset(BENCH_RULESET)
+    ev = FastEvaluator(ps.regimes, frozenset(facts.schema("transaction", ps.schema_folder)["properties"]))
+    seen = []
+    real = FastEvaluator._generate
+
+    def generate(self):
+        seen.append(gc.isenabled())
+        return real(self)
+
+    monkeypatch.setattr(FastEvaluator, "_generate", generate)
+    was = gc.isenabled()
+    try:
+        gc.enable() if collecting else gc.disable()
+        ev.program(_dt.date(2024, 9, 2))
+        assert seen == [False] and gc.isenabled() is collecting
+        ev._code = None
+        ev._by_day.clear()
+        ev._epochs.clear()
+        monkeypatch.setattr(FastEvaluator, "_generate", lambda self: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            ev.program(_dt.date(2024, 9, 2))
+        assert gc.isenabled() is collecting
+    finally:
+        gc.enable() if was else gc.disable()
+
+
 def test_a_transaction_without_a_usable_date_falls_back_to_the_closures():
     ps = _policyset(BENCH_RULESET)
     ev = FastEvaluator(ps.regimes, frozenset(facts.schema("transaction", ps.schema_folder)["properties"]))
