@@ -8,7 +8,6 @@ them. See codegen.py for the design and ARCHITECTURE.md for the contract with th
 
 from __future__ import annotations
 
-import ast
 import datetime as _dt
 import itertools
 import math
@@ -16,6 +15,7 @@ import types
 from dataclasses import dataclass, field
 
 from . import ast as A
+from . import emit_nodes as py
 from .compile import Compiler
 from .runtime import HELPERS
 from .semantics import DayCtx, combine_sets, in_force, set_literal_fn
@@ -28,32 +28,32 @@ _INLINE_COST = 24        # definitions up to this size are inlined where they ar
 
 # ---------------------------------------------------------------- ast building blocks
 
-def _name(n: str, store: bool = False) -> ast.Name:
-    return ast.Name(n, ast.Store() if store else ast.Load())
+def _name(n: str, store: bool = False) -> py.Name:
+    return py.Name(n, py.Store() if store else py.Load())
 
 
-def _const(v) -> ast.Constant:
-    return ast.Constant(v)
+def _const(v) -> py.Constant:
+    return py.Constant(v)
 
 
-def _call(fn: str, *args) -> ast.Call:
-    return ast.Call(_name(fn), list(args), [])
+def _call(fn: str, *args) -> py.Call:
+    return py.Call(_name(fn), list(args), [])
 
 
-def _not(e) -> ast.UnaryOp:
-    return ast.UnaryOp(ast.Not(), e)
+def _not(e) -> py.UnaryOp:
+    return py.UnaryOp(py.Not(), e)
 
 
-def _is(a, b, negate=False) -> ast.Compare:
-    return ast.Compare(a, [ast.IsNot() if negate else ast.Is()], [b])
+def _is(a, b, negate=False) -> py.Compare:
+    return py.Compare(a, [py.IsNot() if negate else py.Is()], [b])
 
 
-def _assign(n: str, value) -> ast.Assign:
-    return ast.Assign([_name(n, True)], value)
+def _assign(n: str, value) -> py.Assign:
+    return py.Assign([_name(n, True)], value)
 
 
-def _try_unknown(body: list, on_unknown: list) -> ast.Try:
-    return ast.Try(body, [ast.ExceptHandler(_name("_UNK"), None, on_unknown)], [], [])
+def _try_unknown(body: list, on_unknown: list) -> py.Try:
+    return py.Try(body, [py.ExceptHandler(_name("_UNK"), None, on_unknown)], [], [])
 
 
 # the building blocks, for the generator's recording mode (emit_reads.py) and its checks (emit_checks.py)
@@ -61,7 +61,7 @@ name_node, const_node, call_node = _name, _const, _call
 not_node, is_node, assign_node, try_unknown = _not, _is, _assign, _try_unknown
 
 
-_CMP = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
+_CMP = {"==": py.Eq, "!=": py.NotEq, "<": py.Lt, "<=": py.LtE, ">": py.Gt, ">=": py.GtE}
 
 
 def _skey(e):
@@ -153,7 +153,7 @@ class ProgramBuilder:
             self.bindings[n] = (kind, payload)
         return n
 
-    def constant(self, v) -> ast.expr:
+    def constant(self, v) -> py.expr:
         if v is None or type(v) in (bool, int, float, str):
             return _const(v)
         return _name(self._ref("_k", "const", (type(v).__name__, v), v))
@@ -227,7 +227,7 @@ class ProgramBuilder:
         params = [f"_p{i}" for i in range(len(decl.params))]
         scope = GenScope(owner, {p: (q, "any") for p, q in zip(decl.params, params)}, FnState(self), False)
         body, _ = ExprGen(self).gen(decl.body, scope)
-        self.add_function(fname, ["tx", "DATE"] + params, [ast.Return(body)])
+        self.add_function(fname, ["tx", "DATE"] + params, [py.Return(body)])
         return fname
 
     def define_kind(self, owner: A.Policy, decl: A.Define) -> str:
@@ -257,44 +257,15 @@ class ProgramBuilder:
 
     # -- functions
     def add_function(self, name: str, args: list, body: list) -> None:
-        a = ast.arguments([], [ast.arg(x) for x in args], None, [], [], None, [])
-        self.functions.append(ast.FunctionDef(name, a, body, [], None, None))
+        a = py.arguments([], [py.arg(x) for x in args], None, [], [], None, [])
+        self.functions.append(py.FunctionDef(name, a, body, [], None, None))
 
     def build(self, filename: str) -> dict:
-        """Compile every generated function once; returns name -> code object."""
-        self.module = ast.Module(self.functions, [])
-        _locate(self.module)
+        """Compile every generated function once; returns name -> code object. (Every node is at
+        line 1 by its class: emit_nodes.)"""
+        self.module = py.Module(self.functions, [])
         code = compile(self.module, filename, "exec")
         return {c.co_name: c for c in code.co_consts if isinstance(c, types.CodeType)}
-
-
-_POSITIONED = (ast.expr, ast.stmt, ast.excepthandler, ast.arg)
-_NODE_INFO: dict = {}
-
-
-def _locate(tree) -> None:
-    """Give every node the position `compile()` wants (all generated code is 'line 1').
-    (`ast.fix_missing_locations` does the same, three times slower.)"""
-    todo = [tree]
-    pop, push, info_of = todo.pop, todo.append, _NODE_INFO.get
-    AST = ast.AST
-    while todo:
-        node = pop()
-        cls = type(node)
-        info = info_of(cls)
-        if info is None:
-            info = _NODE_INFO[cls] = (issubclass(cls, _POSITIONED), cls._fields)
-        if info[0]:
-            node.lineno = 1
-            node.col_offset = 0
-        for f in info[1]:
-            v = getattr(node, f, None)
-            if type(v) is list:
-                for x in v:
-                    if isinstance(x, AST):
-                        push(x)
-            elif isinstance(v, AST):
-                push(v)
 
 
 def _static_kind(prog: ProgramBuilder, e, policy: A.Policy, bound: frozenset) -> str:
@@ -315,7 +286,7 @@ def _static_kind(prog: ProgramBuilder, e, policy: A.Policy, bound: frozenset) ->
 
 
 class ExprGen:
-    """Expression generator: an `A.Expr` to an `ast.expr` computing its fast value.
+    """Expression generator: an `A.Expr` to an `py.expr` computing its fast value.
 
     Kinds tracked alongside: 'bool' (exactly True/False), 'date' (a date), 'str', 'num',
     'none', 'set' (a SetValue), 'coll' (a Coll), 'json' (a value of the transaction: a
@@ -324,7 +295,7 @@ class ExprGen:
     def __init__(self, prog: ProgramBuilder):
         self.prog = prog
 
-    def truth(self, e, sc: GenScope) -> ast.expr:
+    def truth(self, e, sc: GenScope) -> py.expr:
         node, kind = self.gen(e, sc)
         return node if kind == "bool" else _call("_truth", node)
 
@@ -350,11 +321,11 @@ class ExprGen:
             if head == "date":
                 node, kind = _name("DATE"), "date"
             else:
-                node, kind = ast.Subscript(_name("tx"), _const(head), ast.Load()), "json"
+                node, kind = py.Subscript(_name("tx"), _const(head), py.Load()), "json"
         else:
             return self.named(e, sc)
         for k in rest:
-            node, kind = ast.Subscript(node, _const(k), ast.Load()), "json"
+            node, kind = py.Subscript(node, _const(k), py.Load()), "json"
         return node, kind
 
     def named(self, e, sc):
@@ -374,7 +345,7 @@ class ExprGen:
         slots = None
         if sc.slots and not args:
             slots = fn.tx_slots
-        elif (sc.slots and len(args) == 1 and fn.item_var is not None and isinstance(args[0][0], ast.Name)
+        elif (sc.slots and len(args) == 1 and fn.item_var is not None and isinstance(args[0][0], py.Name)
               and args[0][0].id == fn.item_var):
             slots = fn.item_slots
         if slots is None:
@@ -391,8 +362,8 @@ class ExprGen:
         else:
             call = _call(self.prog.define(owner, decl), _name("tx"), _name("DATE"), *[a for a, _ in args])
         # (slot if slot is not _U else (slot := value))
-        node = ast.IfExp(_is(_name(slot), _name("_U"), negate=True), _name(slot),
-                         ast.NamedExpr(_name(slot, True), call))
+        node = py.IfExp(_is(_name(slot), _name("_U"), negate=True), _name(slot),
+                         py.NamedExpr(_name(slot, True), call))
         return node, kind
 
     def _Call(self, e, sc):
@@ -400,7 +371,7 @@ class ExprGen:
             a, _ = self.gen(e.args[0], sc)
             return _call("_components_of", a), "coll"
         if e.namespace is None and e.name == "outcome":
-            return ast.Subscript(_name("OUTC"), _const(e.args[0].value), ast.Load()), "str"
+            return py.Subscript(_name("OUTC"), _const(e.args[0].value), py.Load()), "str"
         owner, decl = self.prog.comp.lookup(sc.policy, ((e.namespace,) if e.namespace else ()) + (e.name,))
         args = [self.gen(a, sc) for a in e.args]
         return self._define_call(owner, decl, args, sc)
@@ -423,11 +394,11 @@ class ExprGen:
         if op == "==":
             # As in the closures: plain `==`, except that a date equals its ISO string.
             if self._no_coercion(e.left, ka, e.right, kb):
-                return ast.Compare(a, [ast.Eq()], [b]), "bool"
+                return py.Compare(a, [py.Eq()], [b]), "bool"
             return _call("_eq", a, b), "bool"
         if op == "!=":
             if self._no_coercion(e.left, ka, e.right, kb):
-                return ast.Compare(a, [ast.NotEq()], [b]), "bool"
+                return py.Compare(a, [py.NotEq()], [b]), "bool"
             return _call("_ne", a, b), "bool"
         # ordering: inline against a number, and between two dates
         num_a = lit_a and type(e.left.value) in (int, float)
@@ -435,12 +406,12 @@ class ExprGen:
         if num_a or num_b:
             t = sc.fn.temp()
             other = a if num_b else b
-            test = ast.Compare(_call("type", ast.NamedExpr(_name(t, True), other)), [ast.In()], [_name("_NUMT")])
-            fast = ast.Compare(_name(t), [_CMP[op]()], [b]) if num_b else ast.Compare(a, [_CMP[op]()], [_name(t)])
+            test = py.Compare(_call("type", py.NamedExpr(_name(t, True), other)), [py.In()], [_name("_NUMT")])
+            fast = py.Compare(_name(t), [_CMP[op]()], [b]) if num_b else py.Compare(a, [_CMP[op]()], [_name(t)])
             slow = _call("_ord", _const(op), _name(t), b) if num_b else _call("_ord", _const(op), a, _name(t))
-            return ast.IfExp(test, fast, slow), "bool"
+            return py.IfExp(test, fast, slow), "bool"
         if ka == "date" and kb == "date":
-            return ast.Compare(a, [_CMP[op]()], [b]), "bool"
+            return py.Compare(a, [_CMP[op]()], [b]), "bool"
         return _call("_ord", _const(op), a, b), "bool"
 
     @staticmethod
@@ -478,10 +449,10 @@ class ExprGen:
             m = self.prog.memo_ref(s)
             t = sc.fn.temp()
             # type(t := a) is str and (m[t] if t in m else _member_slow(m, s, t))
-            look = ast.IfExp(ast.Compare(_name(t), [ast.In()], [_name(m)]),
-                             ast.Subscript(_name(m), _name(t), ast.Load()),
+            look = py.IfExp(py.Compare(_name(t), [py.In()], [_name(m)]),
+                             py.Subscript(_name(m), _name(t), py.Load()),
                              _call("_member_slow", _name(m), _name(s), _name(t)))
-            node = ast.BoolOp(ast.And(), [_is(_call("type", ast.NamedExpr(_name(t, True), a)), _name("str")), look])
+            node = py.BoolOp(py.And(), [_is(_call("type", py.NamedExpr(_name(t, True), a)), _name("str")), look])
         else:
             b, _ = self.gen(e.right, sc)
             node = _call("_member", a, b)
@@ -500,9 +471,9 @@ class ExprGen:
             b, _ = self.gen(e.right, sc)
             return _call("_starts", a, b), "bool"
         t = sc.fn.temp()
-        test = _is(_call("type", ast.NamedExpr(_name(t, True), a)), _name("str"))
-        meth = ast.Call(ast.Attribute(_name(t), "startswith", ast.Load()), [prefix], [])
-        return ast.BoolOp(ast.And(), [test, meth]), "bool"
+        test = _is(_call("type", py.NamedExpr(_name(t, True), a)), _name("str"))
+        meth = py.Call(py.Attribute(_name(t), "startswith", py.Load()), [prefix], [])
+        return py.BoolOp(py.And(), [test, meth]), "bool"
 
     def _IsKnown(self, e, sc):
         x = e.operand
@@ -522,10 +493,10 @@ class ExprGen:
         return _not(self.truth(e.operand, sc)), "bool"
 
     def _And(self, e, sc):
-        return ast.BoolOp(ast.And(), [self.truth(x, sc) for x in e.operands]), "bool"
+        return py.BoolOp(py.And(), [self.truth(x, sc) for x in e.operands]), "bool"
 
     def _Or(self, e, sc):
-        return ast.BoolOp(ast.Or(), [self.truth(x, sc) for x in e.operands]), "bool"
+        return py.BoolOp(py.Or(), [self.truth(x, sc) for x in e.operands]), "bool"
 
     def any_startswith(self, e, sc):
         """`any s in SET: x startswith s + "-"` over a named set that is not partial, or a set
@@ -554,10 +525,10 @@ class ExprGen:
         pre = _name(self.prog.suffixed_ref(s, r.right.value))
         a, _ = self.gen(b.left, sc)
         t = sc.fn.temp()
-        return ast.BoolOp(ast.And(), [
-            ast.Compare(_call("len", pre), [ast.Gt()], [_const(0)]),
-            _is(_call("type", ast.NamedExpr(_name(t, True), a)), _name("str")),
-            ast.Call(ast.Attribute(_name(t), "startswith", ast.Load()), [pre], [])])
+        return py.BoolOp(py.And(), [
+            py.Compare(_call("len", pre), [py.Gt()], [_const(0)]),
+            _is(_call("type", py.NamedExpr(_name(t, True), a)), _name("str")),
+            py.Call(py.Attribute(_name(t), "startswith", py.Load()), [pre], [])])
 
     def _Quantifier(self, e, sc):
         fast = self.any_startswith(e, sc)
@@ -572,7 +543,7 @@ class ExprGen:
             if x is None:
                 return _const(None)
             body = self.truth(x, inner) if x is not e.value else self.gen(x, inner)[0]
-            return ast.Lambda(ast.arguments([], [ast.arg(var)], None, [], [], None, []), body)
+            return py.Lambda(py.arguments([], [py.arg(var)], None, [], [], None, []), body)
 
         if e.kind == "any":
             return _call("_q_any", coll, lam(e.body)), ("bool" if ckind in ("set", "coll") else "any")
@@ -605,12 +576,12 @@ class _CondGen:
         out = [_assign(st, init)]
         for i, c in enumerate(conjuncts):
             test = self.ex.truth(c, self.scope())
-            guarded = [_try_unknown([ast.If(_not(test), [_assign(st, _const(False))], [])],
+            guarded = [_try_unknown([py.If(_not(test), [_assign(st, _const(False))], [])],
                                     [_assign(st, _const(None))])]
-            if i == 0 and isinstance(init, ast.Constant) and init.value is True:
+            if i == 0 and isinstance(init, py.Constant) and init.value is True:
                 out.extend(guarded)
             else:
-                out.append(ast.If(_is(_name(st), _const(False), negate=True), guarded, []))
+                out.append(py.If(_is(_name(st), _const(False), negate=True), guarded, []))
         return out
 
 
@@ -622,7 +593,7 @@ class _RuleRef:
     plain: bool = False    # for the whole transaction and without exceptions: true means it fires
 
 
-def _tree_stmts(cg: _CondGen, rules: list, status: ast.expr, index: ast.expr, depth: int) -> list:
+def _tree_stmts(cg: _CondGen, rules: list, status: py.expr, index: py.expr, depth: int) -> list:
     """The rule tree: conjuncts shared by several rules become guards of nested blocks."""
     out: list = []
     pending = list(rules)
@@ -651,27 +622,27 @@ def _tree_stmts(cg: _CondGen, rules: list, status: ast.expr, index: ast.expr, de
         test = cg.ex.truth(exprs[best], cg.scope())
         out.append(_try_unknown([_assign(g, test)], [_assign(g, _const(None))]))
         # inside: the status so far is `g and status` (True, or None when either is unknown)
-        acc = _name(g) if isinstance(status, ast.Constant) else ast.BoolOp(ast.And(), [_name(g), status])
+        acc = _name(g) if isinstance(status, py.Constant) else py.BoolOp(py.And(), [_name(g), status])
         a = f"_a{depth}"
         block = [_assign(a, acc)] + _tree_stmts(cg, inner, _name(a), index, depth + 1)
-        out.append(ast.If(_is(_name(g), _const(False), negate=True), block, []))
+        out.append(py.If(_is(_name(g), _const(False), negate=True), block, []))
     return out
 
 
-def _rule_stmts(cg: _CondGen, r: _RuleRef, status: ast.expr, index: ast.expr) -> list:
+def _rule_stmts(cg: _CondGen, r: _RuleRef, status: py.expr, index: py.expr) -> list:
     out = cg.conjunct_stmts(r.conjuncts, "st", status) if r.conjuncts else [_assign("st", status)]
-    hit = lambda v: _append("hits", ast.Tuple([_const(r.k), index, _const(v)], ast.Load()))  # noqa: E731
+    hit = lambda v: _append("hits", py.Tuple([_const(r.k), index, _const(v)], py.Load()))  # noqa: E731
     fires = _append("fired", _const(r.rule.id))
-    out.append(ast.If(_name("st"), [fires if r.plain else hit(True)],
-                      [ast.If(_is(_name("st"), _const(None)), [hit(None)], [])]))
+    out.append(py.If(_name("st"), [fires if r.plain else hit(True)],
+                      [py.If(_is(_name("st"), _const(None)), [hit(None)], [])]))
     if r.rule.start is not None or r.rule.end is not None:     # dated: only in the epochs it is in force
-        out = [ast.If(_name(cg.prog.in_force_ref(r.rule)), out, [])]
+        out = [py.If(_name(cg.prog.in_force_ref(r.rule)), out, [])]
     return out
 
 
-def _append(target: str, value) -> ast.Expr:
+def _append(target: str, value) -> py.Expr:
     """`target.append(value)`: how generated functions report to their caller."""
-    return ast.Expr(ast.Call(ast.Attribute(_name(target), "append", ast.Load()), [value], []))
+    return py.Expr(py.Call(py.Attribute(_name(target), "append", py.Load()), [value], []))
 
 
 def _slot_inits(slots: dict) -> list:
@@ -714,7 +685,7 @@ def _status_fn(prog: ProgramBuilder, policy: A.Policy, cond, args: list, item: b
     cg = _CondGen(prog, policy, fn, {"item": ("item", "json")} if item else {})
     stmts = cg.conjunct_stmts(_conjuncts(cond), "st", _const(True))
     prog.add_function(name, args, _slot_inits(fn.tx_slots) + _slot_inits(fn.item_slots) + stmts
-                      + [ast.Return(_name("st"))])
+                      + [py.Return(_name("st"))])
     return name
 
 
@@ -744,9 +715,9 @@ def generate(comp: Compiler, fact_roots: frozenset, ordered: list, recorder, che
             fn.item_var = "item"
             cg_item = _CondGen(prog, p, fn, {"item": ("item", "json")})
             loop_body = _tree_stmts(cg_item, item_rules, _const(True), _name("_i"), 0)
-            body.append(ast.For(ast.Tuple([_name("_i", True), _name("item", True)], ast.Store()),
+            body.append(py.For(py.Tuple([_name("_i", True), _name("item", True)], py.Store()),
                                 _call("enumerate", _name("items")), _slot_inits(fn.item_slots) + loop_body, []))
-        body = [_assign("hits", ast.List([], ast.Load()))] + _slot_inits(fn.tx_slots) + body + [ast.Return(_name("hits"))]
+        body = [_assign("hits", py.List([], py.Load()))] + _slot_inits(fn.tx_slots) + body + [py.Return(_name("hits"))]
         rc.fn = prog.fresh("_R")
         prog.add_function(rc.fn, ["tx", "items", "DATE", "fired"], body)
         # each top-level conjunct of each rule as its own function, for the checks behind a "no"

@@ -10,9 +10,9 @@ records every check again and compares it with what they hold."""
 
 from __future__ import annotations
 
-import ast
 
 from . import ast as A
+from . import emit_nodes as py
 from .emit import CondGen as _CondGen
 from .emit import FnState, ProgramBuilder
 from .emit import append_stmt as _append
@@ -113,17 +113,17 @@ def _value_key(sources: tuple, per: bool, pre: dict) -> list:
     return out
 
 
-def _value_pair(v: str, root: ast.expr, key: str) -> list:
+def _value_pair(v: str, root: py.expr, key: str) -> list:
     """`root[key]` (absent: `_U`) as two parts of a memo key: its value (a float by its hex), its type."""
-    get = ast.Call(ast.Attribute(root, "get", ast.Load()), [_const(key), _name("_U")], [])
-    test = _is(_call("type", ast.NamedExpr(_name(v, True), get)), _name("float"))
-    return [ast.IfExp(test, ast.Call(ast.Attribute(_name(v), "hex", ast.Load()), [], []), _name(v)), _call("type", _name(v))]
+    get = py.Call(py.Attribute(root, "get", py.Load()), [_const(key), _name("_U")], [])
+    test = _is(_call("type", py.NamedExpr(_name(v, True), get)), _name("float"))
+    return [py.IfExp(test, py.Call(py.Attribute(_name(v), "hex", py.Load()), [], []), _name(v)), _call("type", _name(v))]
 
 
 def _ungrouped(body: list) -> list:
     """A rule generated for a group of one: without the group's test (`_gp` is None)."""
-    return [ast.Assign([_name("_gp", True)], _const(None)), ast.Assign([_name("_g0", True)], ast.List([], ast.Load())),
-            ast.Assign([_name("_gs", True)], ast.List([], ast.Load())), ast.Assign([_name("_gok", True)], _const(True))] + body
+    return [py.Assign([_name("_gp", True)], _const(None)), py.Assign([_name("_g0", True)], py.List([], py.Load())),
+            py.Assign([_name("_gs", True)], py.List([], py.Load())), py.Assign([_name("_gok", True)], _const(True))] + body
 
 
 def _group_stmts(srcs: tuple, rules: list, pre: dict) -> list:
@@ -132,26 +132,26 @@ def _group_stmts(srcs: tuple, rules: list, pre: dict) -> list:
     across decisions in `_XG` (one epoch's) under them, copied per decision. The other rules of
     the group (`_gp`) are asked as usual. Where a check cannot be told without the closures
     (`_gok` false), nothing is kept. Checks come out by rule id within a group, not overall."""
-    key = ast.Tuple([_const(("group", rules[0][0]))] + _value_key(srcs, False, pre), ast.Load())
+    key = py.Tuple([_const(("group", rules[0][0]))] + _value_key(srcs, False, pre), py.Load())
     out = [_assign("_gk", key),
-           ast.Try([_assign("_g", ast.Call(ast.Attribute(_name("_XG"), "get", ast.Load()), [_name("_gk")], []))],
-                   [ast.ExceptHandler(_name("TypeError"), None, [_assign("_g", _const(None))])], [], []),
-           _assign("_g0", ast.List([], ast.Load())), _assign("_gs", ast.List([], ast.Load())), _assign("_gok", _const(True)),
-           ast.If(_is(_name("_g"), _const(None), negate=True),
-                  [ast.Expr(ast.Call(ast.Attribute(_name("out"), "extend", ast.Load()),
-                                     [_call("map", _name("_copy"), ast.Subscript(_name("_g"), _const(0), ast.Load()))], [])),
-                   _assign("_gp", ast.Subscript(_name("_g"), _const(1), ast.Load()))],
+           py.Try([_assign("_g", py.Call(py.Attribute(_name("_XG"), "get", py.Load()), [_name("_gk")], []))],
+                   [py.ExceptHandler(_name("TypeError"), None, [_assign("_g", _const(None))])], [], []),
+           _assign("_g0", py.List([], py.Load())), _assign("_gs", py.List([], py.Load())), _assign("_gok", _const(True)),
+           py.If(_is(_name("_g"), _const(None), negate=True),
+                  [py.Expr(py.Call(py.Attribute(_name("out"), "extend", py.Load()),
+                                     [_call("map", _name("_copy"), py.Subscript(_name("_g"), _const(0), py.Load()))], [])),
+                   _assign("_gp", py.Subscript(_name("_g"), _const(1), py.Load()))],
                   [_assign("_gp", _const(None))])]
     for _, body in rules:
         out.extend(body)
-    out.append(ast.If(ast.BoolOp(ast.And(), [_is(_name("_gp"), _const(None)), _name("_gok")]),
-                      [ast.Expr(_call("_gstore", _name("_XG"), _name("_gk"), _name("_g0"), _name("_gs")))], []))
+    out.append(py.If(py.BoolOp(py.And(), [_is(_name("_gp"), _const(None)), _name("_gok")]),
+                      [py.Expr(_call("_gstore", _name("_XG"), _name("_gk"), _name("_g0"), _name("_gs")))], []))
     return out
 
 
 def _value_pairs(pre: dict) -> list:
     """The assignments of `_value_key`'s pairs of the transaction, at the top of the function."""
-    return [_assign(name, ast.Tuple(_value_pair("_xv", _name("tx"), key), ast.Load())) for key, name in pre.items()]
+    return [_assign(name, py.Tuple(_value_pair("_xv", _name("tx"), key), py.Load())) for key, name in pre.items()]
 
 
 def entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
@@ -186,15 +186,15 @@ def entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
             fn.item_var = "item"
         cg = _CondGen(prog, p, fn, {"item": ("item", "json")} if per else {})
         index, item_id = (_name("_i"), _name("_id")) if per else (_const(-1), _const(None))
-        slow = lambda j: ast.Expr(_call("slow", _const(r.id), index, _const(j)))  # noqa: E731
+        slow = lambda j: py.Expr(_call("slow", _const(r.id), index, _const(j)))  # noqa: E731
         chain: list = []
         for j in reversed([j for j in range(len(cs)) if j not in guards]):
-            chain = [ast.If(_not(cg.ex.truth(cs[j], cg.scope())), [_assign("_j", _const(j))], chain)]
+            chain = [py.If(_not(cg.ex.truth(cs[j], cg.scope())), [_assign("_j", _const(j))], chain)]
         if not chain:
             continue
         if guards:
             tests = [cg.ex.truth(cs[j], cg.scope()) for j in guards]
-            chain = [ast.If(tests[0] if len(tests) == 1 else ast.BoolOp(ast.And(), tests), chain, [])]
+            chain = [py.If(tests[0] if len(tests) == 1 else py.BoolOp(py.And(), tests), chain, [])]
         group = None
         if not per and not guards and recs and recs[0] is not None:
             g_srcs = read_sources(prog, p, cs[0], False)
@@ -207,14 +207,14 @@ def entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
             if j >= len(recs) or recs[j] is None:
                 told = [slow(j)]
             else:
-                k = _const(key) if free or not per else ast.Tuple([_const(key), _name("_p")], ast.Load())
-                entry = ast.Dict([_const(x) for x in ("rule", "cite", "item", "message", "outcome", "failed", "facts")],
+                k = _const(key) if free or not per else py.Tuple([_const(key), _name("_p")], py.Load())
+                entry = py.Dict([_const(x) for x in ("rule", "cite", "item", "message", "outcome", "failed", "facts")],
                                  [_const(r.id), _const(r.cite or ""), item_id, _const(r.title), _const(r.outcome),
-                                  ast.Subscript(_name("_w"), _const("failed"), ast.Load()),
-                                  ast.Subscript(_name("_w"), _const("facts"), ast.Load())])
+                                  py.Subscript(_name("_w"), _const("failed"), py.Load()),
+                                  py.Subscript(_name("_w"), _const("facts"), py.Load())])
                 add = [_append("out", entry)]
                 if free and per:
-                    add.insert(0, ast.Expr(ast.Call(ast.Attribute(_name("said"), "add", ast.Load()), [_const(r.id)], [])))
+                    add.insert(0, py.Expr(py.Call(py.Attribute(_name("said"), "add", py.Load()), [_const(r.id)], [])))
                 why_args = [M, k, _const(text), _const(free), _name(recs[j]), _name("tx"), _name("DATE"),
                             _name("item") if per else _const(None), _name("_p") if per else _const(None)]
                 # per item, not memoised: keys of an item's path and id rarely come back in a batch
@@ -223,39 +223,39 @@ def entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
                     # the whole entry, memoised across decisions (runtime._entry) by the values the
                     # conjunct can read: a copy of it is the check
                     key_parts = [_const((r.id, j))] + ([_name("_p"), item_id] if per else []) + _value_key(srcs, per, pre)
-                    copy = ast.Call(ast.Attribute(_name("_e"), "copy", ast.Load()), [], [])
-                    told = [_assign("_xk", ast.Tuple(key_parts, ast.Load())),
-                            ast.Try([_assign("_e", ast.Call(ast.Attribute(_name("_XE"), "get", ast.Load()),
+                    copy = py.Call(py.Attribute(_name("_e"), "copy", py.Load()), [], [])
+                    told = [_assign("_xk", py.Tuple(key_parts, py.Load())),
+                            py.Try([_assign("_e", py.Call(py.Attribute(_name("_XE"), "get", py.Load()),
                                                             [_name("_xk")], []))],
-                                    [ast.ExceptHandler(_name("TypeError"), None, [_assign("_e", _const(None))])], [], []),
-                            ast.If(_is(_name("_e"), _const(None)),
+                                    [py.ExceptHandler(_name("TypeError"), None, [_assign("_e", _const(None))])], [], []),
+                            py.If(_is(_name("_e"), _const(None)),
                                    [_assign("_e", _call("_entry", _name("_XE"), _name("_xk"),
                                                         _const((r.id, r.cite or "", r.title, r.outcome)), item_id,
                                                         *why_args))], []),
-                            ast.If(_is(_name("_e"), _const(None)), [slow(j)], add[:-1] + [_append("out", copy)])]
+                            py.If(_is(_name("_e"), _const(None)), [slow(j)], add[:-1] + [_append("out", copy)])]
                     if group is not None and j == 0:      # the group's memo keeps it (see below)
                         told[-1].body.append(_assign("_gok", _const(False)))
                         told[-1].orelse.append(_append("_g0", _name("_e")))
                 else:
-                    told = [_assign("_w", ast.Call(ast.Attribute(M, "get", ast.Load()), [k], [])),
-                            ast.If(_is(_name("_w"), _const(None)), [_assign("_w", _call("_why", *why_args))], []),
-                            ast.If(_is(_name("_w"), _const(None)), [slow(j)], add)]
+                    told = [_assign("_w", py.Call(py.Attribute(M, "get", py.Load()), [k], [])),
+                            py.If(_is(_name("_w"), _const(None)), [_assign("_w", _call("_why", *why_args))], []),
+                            py.If(_is(_name("_w"), _const(None)), [slow(j)], add)]
                 if free and per:       # told once for the rule, at the first item where it is false
-                    told = [ast.If(ast.Compare(_const(r.id), [ast.NotIn()], [_name("said")]), told, [])]
-            act = [ast.If(ast.Compare(_name("_j"), [ast.Eq()], [_const(j)]), told, act)]
-        body.append(ast.If(ast.Compare(_name("_j"), [ast.NotEq()], [_const(-1)]), act, []))
-        seen = ast.BoolOp(ast.Or(), [_not(_name("seen")),
-                                     ast.Compare(ast.Tuple([_const(r.id), item_id], ast.Load()), [ast.NotIn()], [_name("seen")])])
+                    told = [py.If(py.Compare(_const(r.id), [py.NotIn()], [_name("said")]), told, [])]
+            act = [py.If(py.Compare(_name("_j"), [py.Eq()], [_const(j)]), told, act)]
+        body.append(py.If(py.Compare(_name("_j"), [py.NotEq()], [_const(-1)]), act, []))
+        seen = py.BoolOp(py.Or(), [_not(_name("seen")),
+                                     py.Compare(py.Tuple([_const(r.id), item_id], py.Load()), [py.NotIn()], [_name("seen")])])
         if group is not None:      # not false at its first conjunct: asked again in every decision
             gs = _append("_gs", _const(r.id))
-            body.append(ast.If(ast.Compare(_name("_j"), [ast.NotEq()], [_const(0)]), [gs], []))
-            body = [ast.If(seen, body, [gs])]
-            body = [ast.If(ast.BoolOp(ast.Or(), [_is(_name("_gp"), _const(None)),
-                                                 ast.Compare(_const(r.id), [ast.In()], [_name("_gp")])]), body, [])]
+            body.append(py.If(py.Compare(_name("_j"), [py.NotEq()], [_const(0)]), [gs], []))
+            body = [py.If(seen, body, [gs])]
+            body = [py.If(py.BoolOp(py.Or(), [_is(_name("_gp"), _const(None)),
+                                                 py.Compare(_const(r.id), [py.In()], [_name("_gp")])]), body, [])]
         else:
-            body = [ast.If(seen, body, [])]
+            body = [py.If(seen, body, [])]
         if r.start is not None or r.end is not None:     # dated: only in the epochs it is in force
-            body = [ast.If(_name(prog.in_force_ref(r)), body, [])]
+            body = [py.If(_name(prog.in_force_ref(r)), body, [])]
         if per:
             item_body.extend(body)
         elif group is not None:
@@ -271,9 +271,9 @@ def entries_fn(prog: ProgramBuilder, reg, rec_why: dict) -> str:
     name = prog.fresh("_Y")
     body = _slot_inits(fn.tx_slots) + _value_pairs(pre) + [stmt for _, b in sorted(tx_body, key=lambda x: x[0]) for stmt in b]
     if item_body:
-        head = [_assign("_p", ast.BinOp(_const("items[%d]"), ast.Mod(), _name("_i"))),
-                _assign("_id", ast.Call(ast.Attribute(_name("item"), "get", ast.Load()), [_const("id")], []))]
-        body.append(ast.For(ast.Tuple([_name("_i", True), _name("item", True)], ast.Store()),
+        head = [_assign("_p", py.BinOp(_const("items[%d]"), py.Mod(), _name("_i"))),
+                _assign("_id", py.Call(py.Attribute(_name("item"), "get", py.Load()), [_const("id")], []))]
+        body.append(py.For(py.Tuple([_name("_i", True), _name("item", True)], py.Store()),
                             _call("enumerate", _name("items")), head + _slot_inits(fn.item_slots) + item_body, []))
-    prog.add_function(name, ["tx", "items", "DATE", "M", "seen", "said", "out", "slow"], body + [ast.Return(_const(None))])
+    prog.add_function(name, ["tx", "items", "DATE", "M", "seen", "said", "out", "slow"], body + [py.Return(_const(None))])
     return name

@@ -17,9 +17,9 @@ checks every recording call against the closure (tests)."""
 
 from __future__ import annotations
 
-import ast
 
 from . import ast as A
+from . import emit_nodes as py
 from .emit import ExprGen, FnState, GenScope, ProgramBuilder, call_node, const_node, name_node
 
 __all__ = ["Recorder"]
@@ -28,14 +28,14 @@ __all__ = ["Recorder"]
 _INLINE_COST = 12        # definitions up to this size are inlined (where their arguments are names)
 
 
-def _path_plus(path: ast.expr, keys: tuple) -> ast.expr:
+def _path_plus(path: py.expr, keys: tuple) -> py.expr:
     """`path.k1.k2` (one concatenation at run time, none when the path is a constant)."""
     if not keys:
         return path
     suffix = "." + ".".join(keys)
-    if isinstance(path, ast.Constant) and type(path.value) is str:
+    if isinstance(path, py.Constant) and type(path.value) is str:
         return const_node(f"{path.value}{suffix}" if path.value else suffix[1:])
-    return ast.BinOp(path, ast.Add(), const_node(suffix))
+    return py.BinOp(path, py.Add(), const_node(suffix))
 
 
 class _RecExpr(ExprGen):
@@ -46,7 +46,7 @@ class _RecExpr(ExprGen):
         self.rec = rec
         self.paths: dict = {}        # id(ast node) -> the ast of its path
 
-    def path_of(self, node) -> ast.expr:
+    def path_of(self, node) -> py.expr:
         return self.paths.get(id(node)) or const_node(None)
 
     def _mark(self, node, path):
@@ -65,18 +65,18 @@ class _RecExpr(ExprGen):
                 if rest:
                     return call_node("_raise_unknown"), "any"      # `date.x`: not a path of the transaction
                 return call_node("_rd", name_node("R"), const_node("date"), name_node("DATE")), "date"
-            node, path = ast.Subscript(name_node("tx"), const_node(head), ast.Load()), const_node(head)
+            node, path = py.Subscript(name_node("tx"), const_node(head), py.Load()), const_node(head)
         else:
             return self.named(e, sc)
         for k in rest:
-            node = ast.Subscript(node, const_node(k), ast.Load())
+            node = py.Subscript(node, const_node(k), py.Load())
         path = _path_plus(path, rest)
         return self._mark(call_node("_rd", name_node("R"), path, node), path), "json"
 
     def _define_call(self, owner, decl, args: list, sc):
         values = [a for a, _ in args]
         key = (owner.regime, decl.name)
-        if (key not in sc.fn.inlining and all(isinstance(self.paths.get(id(a)), ast.Name) for a in values)
+        if (key not in sc.fn.inlining and all(isinstance(self.paths.get(id(a)), py.Name) for a in values)
                 and self.prog.cost(decl.body, owner) <= _INLINE_COST):
             # a small body itself, its parameters bound to the argument names (and their paths):
             # the same reads as a call, without the memo's cost
@@ -101,7 +101,7 @@ class _RecExpr(ExprGen):
         a, _ = self.gen(e.left, sc)
         b, _ = self.gen(e.right, sc)
         node = call_node("_rmember", name_node("R"), a, b, self.path_of(b))
-        return (ast.UnaryOp(ast.Not(), node) if e.negated else node), "bool"
+        return (py.UnaryOp(py.Not(), node) if e.negated else node), "bool"
 
     def _IsKnown(self, e, sc):
         x = e.operand
@@ -117,7 +117,7 @@ class _RecExpr(ExprGen):
         if node is None:
             v, _ = self.gen(x, sc)
             node = call_node("_known_value", call_node("_rcheck", v))
-        return (ast.UnaryOp(ast.Not(), node) if e.negated else node), "bool"
+        return (py.UnaryOp(py.Not(), node) if e.negated else node), "bool"
 
     def _Or(self, e, sc):
         # `or` keeps only the reads of the operand that made it true: with m, s the lengths of R
@@ -125,7 +125,7 @@ class _RecExpr(ExprGen):
         # or (e2 and _cut(R, m, s)) or ...`, which is True or False (no lambdas, no calls on the way)
         m, s = sc.fn.temp(), sc.fn.temp()
         length = call_node("len", name_node("R"))
-        never = lambda n: ast.Compare(ast.NamedExpr(name_node(n, True), length), [ast.Lt()], [const_node(0)])  # noqa: E731
+        never = lambda n: py.Compare(py.NamedExpr(name_node(n, True), length), [py.Lt()], [const_node(0)])  # noqa: E731
         parts = [never(m)]
         for k, x in enumerate(e.operands):
             t = self.truth(x, sc)
@@ -133,8 +133,8 @@ class _RecExpr(ExprGen):
                 parts.append(t)
                 continue
             parts.append(never(s))
-            parts.append(ast.BoolOp(ast.And(), [t, call_node("_cut", name_node("R"), name_node(m), name_node(s))]))
-        return ast.BoolOp(ast.Or(), parts), "bool"
+            parts.append(py.BoolOp(py.And(), [t, call_node("_cut", name_node("R"), name_node(m), name_node(s))]))
+        return py.BoolOp(py.Or(), parts), "bool"
 
     def _Quantifier(self, e, sc):
         b = e.body
@@ -153,7 +153,7 @@ class _RecExpr(ExprGen):
             if x is None:
                 return const_node(None)
             body = self.truth(x, inner) if x is not e.value else self.gen(x, inner)[0]
-            return ast.Lambda(_args(var, var + "_p"), body)
+            return py.Lambda(_args(var, var + "_p"), body)
 
         R = name_node("R")
         kind = "bool" if ckind in ("set", "pcoll") else "any"
@@ -166,12 +166,12 @@ class _RecExpr(ExprGen):
         return call_node("_rq_sum", R, coll, cpath, lam(e.body), lam(e.value)), "any"
 
 
-def _method(obj: ast.expr, method: str, *args) -> ast.Call:
-    return ast.Call(ast.Attribute(obj, method, ast.Load()), list(args), [])
+def _method(obj: py.expr, method: str, *args) -> py.Call:
+    return py.Call(py.Attribute(obj, method, py.Load()), list(args), [])
 
 
-def _args(*names: str) -> ast.arguments:
-    return ast.arguments([], [ast.arg(n) for n in names], None, [], [], None, [])
+def _args(*names: str) -> py.arguments:
+    return py.arguments([], [py.arg(n) for n in names], None, [], [], None, [])
 
 
 class Recorder:
@@ -197,25 +197,25 @@ class Recorder:
         if len(params) == 1:
             k = call_node("_rkey1", const_node(fname), name_node("_p0"), name_node("_p0_p"))
         elif not params:
-            k = ast.Tuple([const_node(fname)], ast.Load())
+            k = py.Tuple([const_node(fname)], py.Load())
         else:
-            k = call_node("_rkey", const_node(fname), ast.Tuple([name_node(q) for q in params], ast.Load()),
-                          ast.Tuple([name_node(q + "_p") for q in params], ast.Load()))
-        hit = ast.NamedExpr(name_node("_h", True), _method(name_node("M"), "get", name_node("_k")))
+            k = call_node("_rkey", const_node(fname), py.Tuple([name_node(q) for q in params], py.Load()),
+                          py.Tuple([name_node(q + "_p") for q in params], py.Load()))
+        hit = py.NamedExpr(name_node("_h", True), _method(name_node("M"), "get", name_node("_k")))
         stmts = [
-            ast.Assign([name_node("_k", True)], k),
-            ast.If(ast.BoolOp(ast.And(), [ast.Compare(name_node("_k"), [ast.IsNot()], [const_node(None)]),
-                                          ast.Compare(hit, [ast.IsNot()], [const_node(None)])]),
-                   [ast.Expr(_method(name_node("R"), "extend", ast.Subscript(name_node("_h"), const_node(1),
-                                                                                    ast.Load()))),
-                    ast.Return(ast.Subscript(name_node("_h"), const_node(0), ast.Load()))], []),
-            ast.Assign([name_node("_m", True)], call_node("len", name_node("R"))),
-            ast.Assign([name_node("_r", True)], body),
-            ast.If(ast.Compare(name_node("_k"), [ast.IsNot()], [const_node(None)]),
-                   [ast.Assign([ast.Subscript(name_node("M"), name_node("_k"), ast.Store())],
-                               ast.Tuple([name_node("_r"), ast.Subscript(name_node("R"), ast.Slice(name_node("_m"), None, None),
-                                                                         ast.Load())], ast.Load()))], []),
-            ast.Return(name_node("_r")),
+            py.Assign([name_node("_k", True)], k),
+            py.If(py.BoolOp(py.And(), [py.Compare(name_node("_k"), [py.IsNot()], [const_node(None)]),
+                                          py.Compare(hit, [py.IsNot()], [const_node(None)])]),
+                   [py.Expr(_method(name_node("R"), "extend", py.Subscript(name_node("_h"), const_node(1),
+                                                                                    py.Load()))),
+                    py.Return(py.Subscript(name_node("_h"), const_node(0), py.Load()))], []),
+            py.Assign([name_node("_m", True)], call_node("len", name_node("R"))),
+            py.Assign([name_node("_r", True)], body),
+            py.If(py.Compare(name_node("_k"), [py.IsNot()], [const_node(None)]),
+                   [py.Assign([py.Subscript(name_node("M"), name_node("_k"), py.Store())],
+                               py.Tuple([name_node("_r"), py.Subscript(name_node("R"), py.Slice(name_node("_m"), None, None),
+                                                                         py.Load())], py.Load()))], []),
+            py.Return(name_node("_r")),
         ]
         self.prog.add_function(fname, ["tx", "DATE", "R", "M"] + params + [q + "_p" for q in params], stmts)
         return fname
@@ -233,5 +233,5 @@ class Recorder:
         vars = {"item": ("item", "json")} if item else {}
         scope = GenScope(policy, vars, FnState(self.prog), False)
         body = self.ex.truth(cond, scope)
-        self.prog.add_function(name, ["tx", "DATE", "R", "M", "item", "item_p"], [ast.Return(body)])
+        self.prog.add_function(name, ["tx", "DATE", "R", "M", "item", "item_p"], [py.Return(body)])
         return name

@@ -181,6 +181,37 @@ def test_no_eval_or_exec_in_the_engine():
                         f"{name}: {called}() at line {node.lineno}"
 
 
+GENERATOR = ("emit", "emit_reads", "emit_checks")
+
+
+def test_the_code_generator_builds_its_nodes_from_emit_nodes_only():
+    """emit_nodes gives every node its position by its class (compile() refuses a node without
+    one, and nothing walks the tree to add them): a node of `ast` itself would have none."""
+    for name in GENERATOR:
+        tree = ast.parse(MODULES[name][0].read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                assert "ast" not in [a.name for a in node.names], f"{name}:{node.lineno}: import ast"
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level or node.module != "ast", f"{name}:{node.lineno}: from ast import"
+
+
+def test_every_positioned_node_class_of_emit_nodes_is_at_line_one():
+    import ast as std
+
+    from exportctl import emit_nodes
+
+    positioned = (std.expr, std.stmt, std.excepthandler, std.arg)
+    classes = [c for c in vars(emit_nodes).values() if isinstance(c, type) and issubclass(c, std.AST)]
+    assert len(classes) > 40
+    for c in classes:
+        if issubclass(c, positioned) and c not in positioned:
+            assert c.__module__ == "exportctl.emit_nodes" and (c.lineno, c.col_offset) == (1, 0), c
+            assert c.__bases__ == (getattr(std, c.__name__),), c
+        else:
+            assert c.__module__ == "ast", c
+
+
 def test_the_engine_does_not_list_the_laws_it_runs():
     """The order of regimes comes from the policies (binding first, then advisory, each
     alphabetical), not from a tuple of regime ids in code."""
