@@ -24,10 +24,11 @@ differences are each part's cost and the ratios are those of the throughputs.
 process (reading, validation, screening as it is on by default, the decision, the JSON, the
 writing), with and without `checked`, with screening on and off (`--no-screening`), by the CPU
 time of each process (user + system: less disturbed than the clock by a busy machine), in
-interleaved rounds. Each variant runs on N records and on the first 500; the difference is what
-the other records cost, so start-up, the closures' warm-up and the code generation do not count.
+interleaved rounds. Each variant runs on N records and on the first 500, with the compiled
+programs of every epoch generated first (as `--jobs` does); the difference is what the other
+records cost, so start-up and code generation do not count.
 With `--instructions` each variant runs under valgrind on N records and on the first 20, with
-the compiled programs of every epoch generated first (as `--jobs` does): the difference is what
+the compiled programs of every epoch generated first too: the difference is what
 the other records cost, the same count however busy the machine is. Without `checked` means the
 CLI's compiled evaluator called with `explain=False` (patched in this benchmark's process only:
 the CLI has no such option).
@@ -259,16 +260,18 @@ def _cpu_of(argv: list) -> float:
 
 def cli_cost(args) -> int:
     """The four CLI variants, whole processes, in interleaved rounds, by CPU time: each on N
-    records and on the first WARM of them; the difference is what the other N-WARM records cost
-    (start-up, the closures' warm-up and the code generation of the common epochs excluded)."""
+    records and on the first WARM of them, with the programs of every epoch generated first (as
+    with --instructions: the CLI alone would generate them after `codegen.WARMUP` records, in the
+    run on N but perhaps not in the run on WARM); the difference is what the other N-WARM
+    records cost (start-up and code generation excluded)."""
     warm = min(500, args.n // 4)
     with tempfile.TemporaryDirectory() as tmp:
         big, small = _cli_inputs(tmp, args.n, warm)
         per_record: dict = {v: [] for v in VARIANTS}
         for _ in range(args.rounds):
             for variant in VARIANTS:
-                n_cpu = _cpu_of(["--run-cli", str(big), variant])
-                w_cpu = _cpu_of(["--run-cli", str(small), variant])
+                n_cpu = _cpu_of(["--run-cli", str(big), variant, "--prepared"])
+                w_cpu = _cpu_of(["--run-cli", str(small), variant, "--prepared"])
                 per_record[variant].append((n_cpu - w_cpu) / (args.n - warm))
     med = {v: statistics.median(xs) for v, xs in per_record.items()}
     result = {

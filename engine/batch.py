@@ -120,12 +120,38 @@ def _units(paths, folder, stdin) -> Iterator:
         yield group
 
 
+LONG_INPUT = 256 * 1024
+"""Bytes of input files from which a batch has its program generated early (`expect_many`):
+files that likely hold more records than the closures' warm-up (codegen.WARMUP, 256 records of
+about 1 KB), where waiting for the warm-up to end would pay both for it and for the code."""
+
+
+def _long_input(paths) -> bool:
+    """Whether the regular files among `paths` hold LONG_INPUT bytes or more (folders, standard
+    input and what cannot be read count nothing: reading reports those)."""
+    import stat
+
+    size = 0
+    for p in paths or ():
+        try:
+            st = os.stat(p)
+        except (OSError, TypeError, ValueError):
+            continue
+        if stat.S_ISREG(st.st_mode):
+            size += st.st_size
+    return size >= LONG_INPUT
+
+
 def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
              style: Style = Style()) -> Iterator[Outcome]:
     """One Outcome per record, in input order. With jobs > 1 the parent only reads raw lines and
     writes the text the workers return: workers parse, validate, decide and render, and a sliding
     window of AHEAD chunks per worker keeps them busy (no barrier), memory bounded."""
     if jobs <= 1:
+        if _long_input(paths):
+            from . import api
+
+            api.compile_fast(ps).expect_many()
         for rec in _records(paths, ps.schema_folder, stdin):
             yield outcome(ps, rec, as_of, style)
         return

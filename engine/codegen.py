@@ -282,8 +282,9 @@ class FastEvaluator:
     """Decides transactions with the compiled rules; same decisions as `evaluate.evaluate`.
 
     Tiered: the first `warmup` decisions are made by the closure evaluator, and the program is
-    generated when the next one comes (a single CLI evaluation does not pay ~30 ms of code
-    generation to save a fraction of a millisecond); `prepare()` generates it at once.
+    generated when the next one comes (a single CLI evaluation, or a batch of a few hundred,
+    does not pay for code generation that saves less than it costs: see `WARMUP`); `prepare()`
+    generates it at once.
     `strict=True` (tests) re-raises errors of the fast path instead of quietly answering with
     the closure evaluator alone."""
 
@@ -342,6 +343,11 @@ class FastEvaluator:
         from .emit_reads import Recorder
 
         return generate(self._comp, self.fact_roots, self._ordered, Recorder, entries_fn)
+
+    def expect_many(self) -> None:
+        """Many decisions are coming (a long batch): generate the program after `EAGER_WARMUP`
+        decisions instead of `warmup`, since it will pay for itself."""
+        self.warmup = min(self.warmup, EAGER_WARMUP)
 
     def prepare(self) -> int:
         """Compile the program of every epoch now instead of on first use; returns how many."""
@@ -709,7 +715,16 @@ def _breakpoints(policies: list) -> list:
 _CACHE: dict = {}
 
 
-WARMUP = 16     # decisions made by the closures before the program is generated (compile_fast)
+# Decisions made by the closures before the program is generated (compile_fast). Generating
+# costs a batch of the bundled policies about 1.3 G instructions (some 0.5 s: the code, then
+# its memos filling), and each compiled decision saves about 2.3 M against the closures
+# (measured 2026-11-30 by callgrind, the whole CLI, records of one epoch), so it pays from about
+# 540 records on. At 16, batches of 17 to 540 records ran slower than with no code at all (50
+# records: 1.4 s against 0.5 s); at 256 a batch that size never pays for it, and a longer one
+# would spend 240 more decisions in the closures (about 0.2 s) had the CLI not seen it coming
+# (input files of batch.LONG_INPUT bytes or more: `FastEvaluator.expect_many`, as at 16).
+WARMUP = 256
+EAGER_WARMUP = 16     # for a batch known to be long (`FastEvaluator.expect_many`)
 
 
 def compile_fast(regimes, schema_folder: str | None = None, *, strict: bool = False) -> FastEvaluator:

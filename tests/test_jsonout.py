@@ -21,6 +21,7 @@ def stdlib(obj) -> str:
 def example_decisions() -> list:
     ps = api.load_policies()
     ev = compile_fast(ps)
+    ev.prepare()            # the compiled program's documents, not the closures' of the warm-up
     out = []
     for path in sorted((ROOT / "examples" / "transactions").glob("*.yaml")):
         for rec in facts.read_path(str(path)):

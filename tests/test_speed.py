@@ -267,3 +267,24 @@ def test_the_cache_keeps_its_newest_entries_and_drops_the_oldest(tmp_path, monke
     assert [policy_cache.get(k) for k in keys[:3]] == [None, None, 2]
     assert policy_cache.get(keys[-1]) == len(keys) - 1
     assert len(list(policy_cache.folder().glob("*.pickle"))) == policy_cache.KEEP
+
+
+@pytest.mark.parametrize("long_input", [False, True])
+def test_a_long_input_file_gets_the_compiled_program_early_a_short_one_stays_with_the_closures(
+        generated, monkeypatch, long_input):
+    """Code generation costs about as much as a few hundred closure decisions, so a batch
+    generates it after codegen.WARMUP decisions, and one known to be long (input files of
+    batch.LONG_INPUT bytes or more) after EAGER_WARMUP; the decisions are the same either way."""
+    from exportctl import batch, codegen
+    from exportctl.policyset import read_policies, policies_root
+
+    ps = read_policies(policies_root())          # not the process's cached set: a fresh evaluator
+    monkeypatch.setattr(batch, "LONG_INPUT", generated.stat().st_size if long_input else 1 << 40)
+    n = 0
+    for o in batch.outcomes(ps, [str(generated)], style=batch.Style("json")):
+        n += 1
+        assert not o.error
+    ev = codegen.compile_fast(ps)
+    assert n == 160 and codegen.EAGER_WARMUP < n < codegen.WARMUP
+    assert (ev._code is not None) is long_input
+    assert ev.warmup == 0 if long_input else 0 < ev.warmup <= codegen.WARMUP - n   # a decision or more per record
