@@ -126,9 +126,9 @@ files that likely hold more records than the closures' warm-up (codegen.WARMUP, 
 about 1 KB), where waiting for the warm-up to end would pay both for it and for the code."""
 
 
-def _long_input(paths) -> bool:
-    """Whether the regular files among `paths` hold LONG_INPUT bytes or more (folders, standard
-    input and what cannot be read count nothing: reading reports those)."""
+def _input_bytes(paths) -> int | None:
+    """The size of the input files; None where one is not a regular file (standard input, a
+    folder, a pipe, what cannot be read: reading reports that), so the length is not known."""
     import stat
 
     size = 0
@@ -136,10 +136,11 @@ def _long_input(paths) -> bool:
         try:
             st = os.stat(p)
         except (OSError, TypeError, ValueError):
-            continue
-        if stat.S_ISREG(st.st_mode):
-            size += st.st_size
-    return size >= LONG_INPUT
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        size += st.st_size
+    return size
 
 
 def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
@@ -147,8 +148,9 @@ def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
     """One Outcome per record, in input order. With jobs > 1 the parent only reads raw lines and
     writes the text the workers return: workers parse, validate, decide and render, and a sliding
     window of AHEAD chunks per worker keeps them busy (no barrier), memory bounded."""
+    size = _input_bytes(paths)
     if jobs <= 1:
-        if _long_input(paths):
+        if size is not None and size >= LONG_INPUT:
             from . import api
 
             api.compile_fast(ps).expect_many()
@@ -160,7 +162,7 @@ def outcomes(ps, paths, as_of=None, jobs: int = 1, policies=None, stdin=None,
     global _WORKER_PS
     import gc
 
-    prepare_workers(ps, style)
+    prepare_workers(ps, style, programs=size is None or size >= LONG_INPUT)
     ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
     with _deferred():
         _WORKER_PS = ps if ctx.get_start_method() == "fork" else None
@@ -212,16 +214,18 @@ def _deferred():
         signals.release()
 
 
-def prepare_workers(ps, style: Style | None = None) -> None:
+def prepare_workers(ps, style: Style | None = None, programs: bool = True) -> None:
     """Generate the compiled evaluator's programs, and read the screening lists, in the parent
     before the fork: workers inherit them instead of each warming up and generating its own
-    (seconds of CPU per worker)."""
-    try:
-        from . import api
+    (seconds of CPU per worker). Not the programs for an input known to be short (`programs`
+    false): there the workers' closures decide every record sooner than code is generated."""
+    if programs:
+        try:
+            from . import api
 
-        api.compile_fast(ps).prepare()
-    except (AttributeError, ImportError):   # the evaluator moved: workers warm up by themselves
-        pass
+            api.compile_fast(ps).prepare()
+        except (AttributeError, ImportError):   # the evaluator moved: workers warm up by themselves
+            pass
     options = style.screening if style is not None else None
     if options is None or options.enabled:
         from .screening import load

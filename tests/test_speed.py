@@ -288,3 +288,23 @@ def test_a_long_input_file_gets_the_compiled_program_early_a_short_one_stays_wit
     assert n == 160 and codegen.EAGER_WARMUP < n < codegen.WARMUP
     assert (ev._code is not None) is long_input
     assert ev.warmup == 0 if long_input else 0 < ev.warmup <= codegen.WARMUP - n   # a decision or more per record
+
+
+@pytest.mark.parametrize("where", ["short file", "long file", "folder"])
+def test_jobs_2_generates_the_programs_before_the_fork_unless_the_input_is_known_to_be_short(
+        generated, monkeypatch, where):
+    """The parent generates every epoch's program for its workers (they inherit it), except for
+    input files known to be short, whose records the workers' closures decide sooner; a folder's
+    length is not known, so it gets them."""
+    from exportctl import batch, codegen
+    from exportctl.policyset import read_policies, policies_root
+
+    ps = read_policies(policies_root())
+    monkeypatch.setattr(batch, "LONG_INPUT", 1 if where == "long file" else 1 << 40)
+    path = EXAMPLES if where == "folder" else generated
+    outs = list(batch.outcomes(ps, [str(path)], jobs=2, style=batch.Style("json")))
+    assert len(outs) >= 75 and not any(o.error for o in outs)
+    assert (codegen.compile_fast(ps)._code is not None) is (where != "short file")
+    assert batch._input_bytes([str(generated)]) == generated.stat().st_size
+    assert batch._input_bytes([str(generated), str(EXAMPLES)]) is None
+    assert batch._input_bytes(["-"]) is None and batch._input_bytes([]) == 0
