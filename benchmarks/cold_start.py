@@ -177,7 +177,6 @@ def main(argv=None) -> int:
     from batch_speed import baseline_tree
 
     runs = 1 if args.smoke else args.runs
-    results = {}
     with tempfile.TemporaryDirectory(prefix="exportctl-cold-") as tmp:
         tmp = Path(tmp)
         cwd = tmp / "cwd"       # outside any checkout: each engine uses its own bundled policies
