@@ -47,8 +47,6 @@ def check_values(data, source: str, lines: dict | None = None, limits: Limits = 
 
 def _value_problems(data, source: str, lines: dict | None, limits: Limits) -> list[Diagnostic]:
     """`check_values`, walked with the path of every value: at most five problems, located."""
-    import math
-
     lines = lines or {}
     diags: list[Diagnostic] = []
     items = 0
@@ -77,7 +75,7 @@ def _value_problems(data, source: str, lines: dict | None, limits: Limits) -> li
             if abs(value) >= 10 ** limits.int_digits:
                 problem = ("E603", f"integer of more than {limits.int_digits} digits")
         elif isinstance(value, float):
-            if not math.isfinite(value):
+            if not isfinite(value):
                 problem = ("E604", f"{value!r} is not a finite number")
         elif isinstance(value, str) and len(value) > limits.string_chars:
             problem = ("E603", f"string of {len(value):,} characters (at most {limits.string_chars:,})")
